@@ -1,0 +1,93 @@
+# The single entry point of the project. Every target that needs Python
+# bootstraps .venv first, so a fresh clone needs nothing but `make`.
+#
+#   make livehtml   build the site, serve it, rebuild on every change
+#   make test       the whole proof (see docs/project/testing.md)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BUILD := _build
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# CI sets DJANGO_VERSION (for example "6.0.*") to run the proof against
+# another Django release than the one requirements.txt pins.
+DJANGO_VERSION ?=
+SPHINXOPTS ?=
+PYTEST_ARGS ?=
+
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-django$(subst *,x,$(DJANGO_VERSION))
+SPHINX := $(PY) -m sphinx -c . -n -W --keep-going
+
+# Python 3.12 or newer: first whatever PYTHON names, then the newest
+# python3.X on PATH, then the versions pyenv has installed, then python3.
+define find_python
+for c in $(PYTHON) python3.14 python3.13 python3.12 \
+         $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) \
+         python3; do \
+  if "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+    command -v "$$c"; exit 0; \
+  fi; \
+done; exit 1
+endef
+
+.PHONY: help
+help: ## Show this list of targets
+	@echo "Django Tasks tutorial: make TARGET"
+	@echo
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt
+	@python=$$($(find_python)) || { \
+	  echo "error: Python 3.12 or newer is needed (Django 6 requires it), and none was found." >&2; \
+	  echo "       Install one (python.org, your package manager or pyenv), or run: make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)" >&2; \
+	  exit 1; }; \
+	if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	  echo "Removing $(VENV): its Python is older than 3.12."; rm -rf $(VENV); fi; \
+	if [ ! -x $(PY) ]; then \
+	  echo "Creating $(VENV) with $$python ($$($$python --version))"; \
+	  "$$python" -m venv $(VENV) || exit 1; fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@if [ -n "$(DJANGO_VERSION)" ]; then \
+	  echo "Installing Django $(DJANGO_VERSION) over the pinned release"; \
+	  $(PY) -m pip install --quiet "Django==$(DJANGO_VERSION)"; fi
+	@rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+.PHONY: venv
+venv: $(STAMP) ## Create or update .venv from requirements.txt
+
+.PHONY: livehtml
+livehtml: $(STAMP) ## Build the site, serve it on http://127.0.0.1:8000/ and rebuild on changes
+	@echo "Serving the site on http://$(HOST):$(PORT)/ (Ctrl+C stops it)"
+	$(PY) -m sphinx_autobuild -c . docs $(BUILD)/html \
+	  --host $(HOST) --port $(PORT) \
+	  --watch tutorial_project --watch conf.py \
+	  --ignore '*/db.sqlite3' --ignore '*/__pycache__/*' \
+	  $(SPHINXOPTS)
+
+.PHONY: html
+html: $(STAMP) ## Build the site into _build/html; any warning is an error
+	$(SPHINX) -b html docs $(BUILD)/html $(SPHINXOPTS)
+	@echo "Open $(BUILD)/html/index.html"
+
+.PHONY: test
+test: $(STAMP) ## Run the whole proof: build, audit, sessions, commands, stages, worker
+	$(PY) -m pytest -c tests/pytest.ini $(PYTEST_ARGS)
+
+.PHONY: django-inventory
+django-inventory: $(STAMP) ## Rebuild docs/_inventories/django.inv from Django's sdist (offline after the download)
+	$(PY) docs/_inventories/build_django_inventory.py
+
+.PHONY: clean
+clean: ## Remove the build output and caches (keeps .venv)
+	rm -rf $(BUILD) .pytest_cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+	find tutorial_project -name db.sqlite3 -delete
+
+.PHONY: distclean
+distclean: clean ## Remove .venv too
+	rm -rf $(VENV)

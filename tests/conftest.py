@@ -1,0 +1,56 @@
+"""Shared fixtures of the proof, and the split between its two kinds of run.
+
+`make test` runs everything in tests/ except the stage folders: each
+``tests/stageNN/`` holds verification tests that import the reader's project
+of that stage (``mysite``, ``testimonials``), and the stages' modules share
+those names. So ``test_stages.py`` runs each ``tests/stageNN/`` in a pytest
+process of its own, with PROOF_STAGE=NN, the stage on the path and
+pytest-django pointed at the stage's settings.
+"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+_STAGE = os.environ.get("PROOF_STAGE")
+if _STAGE:
+    collect_ignore_glob = ["test_*.py", "checker/*"] + [
+        f"stage{n:02d}/*" for n in range(100) if n != int(_STAGE)
+    ]
+else:
+    collect_ignore_glob = ["stage[0-9][0-9]/*"]
+
+
+@pytest.fixture(scope="session")
+def site():
+    """The site, built once per run exactly as `make html` builds it."""
+    from proof.sphinx_build import build_site
+
+    return build_site()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    lines = config.stash.get(AUDIT_REPORT, None)
+    if lines:
+        terminalreporter.section("audit: code blocks per part")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+AUDIT_REPORT = pytest.StashKey[list]()
+
+
+# CI forbids skips: a check that did not run proved nothing.
+FORBID_SKIPS = bool(os.environ.get("PROOF_FORBID_SKIPS"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if FORBID_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and PROOF_FORBID_SKIPS is set: {report.longrepr}"

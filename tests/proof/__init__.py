@@ -1,0 +1,10 @@
+"""The machinery that proves the tutorial's pages against its stages.
+
+- ``paths``: where things are.
+- ``sphinx_build``: one build of the site per test run, warnings collected.
+- ``blocks``: every code block of the built pages, with file and line.
+- ``normalize``: the placeholders for ids, times and addresses.
+- ``session``: a Python shell kept open across a page's ``pycon`` blocks.
+- ``replay``: follows a part step by step, as a reader would.
+- ``changes``: which lines changed between two stages, and which a page shows.
+"""

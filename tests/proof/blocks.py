@@ -1,0 +1,137 @@
+"""Every code block of the built pages, in page order, with file and line.
+
+The blocks are read from the doctrees of the proof build, so they are
+exactly what the site shows (after includes, ``:lines:`` and the rest).
+``docs/_ext/djangodocs_dialect.py`` stamps each block with a
+``proof_kind``; this module turns the doctree into :class:`Block` objects.
+"""
+
+import pickle
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from docutils import nodes
+
+from .paths import PART_DOC, STAGES, where
+
+KINDS = ("include", "pycon", "console", "illustrative")
+
+
+@dataclass
+class Block:
+    docname: str
+    source: str  # the page's source file
+    line: int
+    kind: str  # one of KINDS, or "unclassified"
+    language: str
+    text: str
+    caption: str = ""
+    included: Path | None = None  # the file a literalinclude shows
+    attributes: dict = field(default_factory=dict)
+
+    @property
+    def place(self):
+        return where(self.source, self.line)
+
+    @property
+    def stage(self):
+        """(stage number, path inside the stage) of an included file."""
+        if self.included is None:
+            return None
+        try:
+            relative = self.included.resolve().relative_to(STAGES.resolve())
+        except ValueError:
+            return None
+        match = re.fullmatch(r"stage(\d\d)", relative.parts[0])
+        if not match:
+            return None
+        return int(match.group(1)), Path(*relative.parts[1:])
+
+
+def load_doctree(doctrees, docname):
+    with open(Path(doctrees) / f"{docname}.doctree", "rb") as f:
+        return pickle.load(f)
+
+
+def docnames(doctrees):
+    root = Path(doctrees)
+    return sorted(
+        str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.doctree")
+    )
+
+
+def part_docnames(doctrees):
+    """{part number: docname} for the numbered part pages."""
+    found = {}
+    for name in docnames(doctrees):
+        if match := PART_DOC.match(name):
+            found[int(match.group(1))] = name
+    return found
+
+
+def _caption(node):
+    parent = node.parent
+    if isinstance(parent, nodes.container) and "literal-block-wrapper" in parent.get(
+        "classes", []
+    ):
+        for child in parent.children:
+            if isinstance(child, nodes.caption):
+                return child.astext()
+    return ""
+
+
+def _is_console(node):
+    return isinstance(node, nodes.Element) and "console_source" in node.attributes
+
+
+def blocks_of(doctrees, docname):
+    """The page's code blocks in the order a reader meets them."""
+    tree = load_doctree(doctrees, docname)
+    found = []
+    consoles = []
+    for node in tree.findall(lambda n: isinstance(n, nodes.literal_block) or _is_console(n)):
+        if any(node is c or _inside(node, c) for c in consoles):
+            continue
+        if _is_console(node):
+            consoles.append(node)
+            found.append(
+                Block(
+                    docname=docname,
+                    source=node.source or "",
+                    line=node.line or 0,
+                    kind="console",
+                    language="console",
+                    text=node["console_source"],
+                    caption=node.get("caption", ""),
+                    attributes=dict(node.attributes),
+                )
+            )
+            continue
+        kind = node.get("proof_kind", "unclassified")
+        included = None
+        if kind == "include":
+            included = Path(node["source"])
+        found.append(
+            Block(
+                docname=docname,
+                source=node.source or "",
+                line=node.line or 0,
+                kind=kind if kind in KINDS else "unclassified",
+                language=node.get("language", ""),
+                text=node.astext(),
+                caption=_caption(node),
+                included=included,
+                attributes=dict(node.attributes),
+            )
+        )
+    return found
+
+
+def _inside(node, ancestor):
+    parent = node.parent
+    while parent is not None:
+        if parent is ancestor:
+            return True
+        parent = parent.parent
+    return False

@@ -1,0 +1,61 @@
+"""Where things are, in one place."""
+
+import os
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+PARTS_DIR = DOCS / "tutorial"
+STAGES = ROOT / "tutorial_project"
+BUILD = ROOT / "_build" / "proof"
+REQUIREMENTS = ROOT / "requirements.txt"
+
+# The folder the reader creates with startproject; the stage folders hold its
+# contents at the end of each part.
+PROJECT_DIR_NAME = "community"
+
+# Generated files that are never part of a stage.
+NOISE_DIRS = {"__pycache__", ".pytest_cache", "media"}
+NOISE_SUFFIXES = (".pyc", ".pyo", ".sqlite3", ".sqlite3-journal", ".zip")
+
+PART_DOC = re.compile(r"^tutorial/part(\d\d)$")
+
+# The interpreter running the proof: its bin folder holds django-admin,
+# pip and everything requirements.txt installs.
+VENV_BIN = Path(sys.executable).parent
+
+
+def stage_dir(number):
+    return STAGES / f"stage{number:02d}"
+
+
+def part_numbers():
+    """The numbers of the part pages, in order."""
+    return sorted(
+        int(m.group(1))
+        for p in PARTS_DIR.glob("part*.txt")
+        if (m := re.fullmatch(r"part(\d\d)", p.stem))
+    )
+
+
+def stage_files(folder):
+    """Relative paths of a stage's files, generated noise left out."""
+    folder = Path(folder)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in NOISE_DIRS)
+        for name in sorted(filenames):
+            if not name.endswith(NOISE_SUFFIXES):
+                found.append((Path(dirpath) / name).relative_to(folder))
+    return found
+
+
+def where(path, line=None):
+    """``docs/tutorial/part01.txt:42``: a place a contributor can open."""
+    try:
+        shown = Path(path).resolve().relative_to(ROOT)
+    except ValueError:
+        shown = path
+    return f"{shown}:{line}" if line else str(shown)

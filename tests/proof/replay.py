@@ -1,0 +1,412 @@
+"""Follow a part the way a reader does, and check every step against the page.
+
+The replay starts where the reader starts: for part 1 an empty folder, for
+part NN a copy of stage NN-1 (its database fresh). It then walks the page's
+blocks in order:
+
+- a console block runs its ``$`` commands for real, in the folder the page
+  has ``cd``-ed into, and compares any output the page shows;
+- an included stage file is written into the project, as the reader's edit;
+- a ``pycon`` block runs in the open shell (see :mod:`session`);
+- an illustrative block does nothing.
+
+Some commands cannot run as written inside a test; each has one documented
+stand-in (docs/project/testing.md keeps the same list):
+
+- ``source .venv/bin/activate``: the proof's own interpreter, whose
+  environment holds exactly requirements.txt, plays the reader's
+  virtual environment, so activating is a no-op;
+- ``python -m pip install ...`` runs with ``--dry-run`` in that environment
+  and fails if pip would install anything: the page installs what the
+  proof tests;
+- ``python manage.py shell`` opens the session shell;
+- a long-running command (``db_worker`` without ``--batch``, ``runserver``)
+  starts in the background, as in a second terminal; the replay waits until
+  its output matches what the page shows, and a ``^C`` line sends it SIGINT
+  exactly as Ctrl+C does. Whatever still runs at the end of the page gets
+  SIGINT too.
+
+At the end, the project folder must hold exactly the files of stage NN.
+"""
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .changes import normalize_generated
+from .normalize import normalize
+from .paths import PROJECT_DIR_NAME, VENV_BIN, stage_dir, stage_files, where
+from .session import FLAGS, Shell, check_example, examples
+
+import doctest
+
+COMMAND_TIMEOUT = 180
+SETTLE_TIMEOUT = 30
+QUIET_PERIOD = 1.0
+
+
+class ReplayError(AssertionError):
+    pass
+
+
+@dataclass
+class Step:
+    kind: str  # "command" or "interrupt"
+    command: str
+    expected: list = field(default_factory=list)
+    offset: int = 0  # line within the block
+
+
+def parse_console(text):
+    steps = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("$ "):
+            command, start = line[2:], i
+            while command.endswith("\\") and i + 1 < len(lines):
+                i += 1
+                command = command[:-1].rstrip() + " " + lines[i].strip()
+            steps.append(Step("command", command.strip(), offset=start))
+        elif line.strip() == "^C":
+            steps.append(Step("interrupt", "^C", offset=i))
+        elif steps:
+            steps[-1].expected.append(line)
+        elif line.strip():
+            raise ReplayError(f"output before any command: {line!r}")
+        i += 1
+    return steps
+
+
+def _matches(expected_lines, actual_text):
+    want = normalize("\n".join(expected_lines))
+    got = normalize(actual_text)
+    checker = doctest.OutputChecker()
+    return checker.check_output(want + "\n", got + "\n", doctest.ELLIPSIS)
+
+
+def _difference(expected_lines, actual_text):
+    want = normalize("\n".join(expected_lines)) or "(nothing)"
+    got = normalize(actual_text) or "(nothing)"
+    return (
+        "The page shows:\n" + _indent(want) + "\nThe real run printed:\n" + _indent(got)
+    )
+
+
+def _indent(text):
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+class Background:
+    """A long-running command, as in the reader's second terminal."""
+
+    def __init__(self, command, cwd, env):
+        self.command = command
+        self.process = subprocess.Popen(
+            ["bash", "-c", "exec " + command],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.chunks = []
+        self.lock = threading.Lock()
+        self.last_output = time.monotonic()
+        self.mark = 0
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for chunk in iter(lambda: self.process.stdout.read1(4096), b""):
+            with self.lock:
+                self.chunks.append(chunk)
+                self.last_output = time.monotonic()
+
+    def text(self):
+        with self.lock:
+            return b"".join(self.chunks).decode("utf-8", "replace")
+
+    def since_mark(self):
+        return self.text()[self.mark:]
+
+    def settle(self, expected):
+        """Wait until the output since the mark matches *expected*."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while time.monotonic() < deadline:
+            quiet = time.monotonic() - self.last_output >= QUIET_PERIOD
+            if quiet and (not expected or _matches(expected, self.since_mark())):
+                return True
+            if self.process.poll() is not None and quiet:
+                break
+            time.sleep(0.1)
+        return not expected or _matches(expected, self.since_mark())
+
+    def interrupt(self):
+        self.mark = len(self.text())
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            raise ReplayError(f"{self.command!r} did not stop within 20 s of Ctrl+C")
+        self.reader.join(timeout=5)
+        return self.process.returncode
+
+
+def is_long_running(argv):
+    if argv[:2] == ["python", "manage.py"] and len(argv) > 2:
+        if argv[2] == "runserver":
+            return True
+        if argv[2] == "db_worker" and "--batch" not in argv:
+            return True
+    return False
+
+
+class Replay:
+    def __init__(self, part, blocks, workdir, transcript=None):
+        self.part = part
+        self.blocks = blocks
+        self.workdir = Path(workdir)
+        self.transcript = transcript
+        self.shell = None
+        self.background = None
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("DJANGO_", "PYTEST_", "VIRTUAL_ENV"))
+        }
+        self.env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+        # A terminal shows each line as it is written; a pipe would buffer.
+        self.env["PYTHONUNBUFFERED"] = "1"
+        self.env["PYTHONDONTWRITEBYTECODE"] = "1"
+        if part == 1:
+            self.project = self.workdir / PROJECT_DIR_NAME
+            self.cwd = self.workdir
+        else:
+            self.project = self.workdir / PROJECT_DIR_NAME
+            shutil.copytree(
+                stage_dir(part - 1),
+                self.project,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.sqlite3", "media"),
+            )
+            self.cwd = self.project
+
+    # -- reporting -----------------------------------------------------------
+
+    def log(self, text):
+        if self.transcript is not None:
+            self.transcript.write(text.rstrip("\n") + "\n")
+
+    def fail(self, block, offset, message):
+        line = page_line(block, offset)
+        raise ReplayError(f"{where(block.source, line)}: {message}")
+
+    # -- the walk ------------------------------------------------------------
+
+    def run(self):
+        try:
+            for block in self.blocks:
+                handler = getattr(self, f"do_{block.kind}", None)
+                if handler is None:
+                    self.fail(block, 0, f"a block of kind {block.kind!r} cannot be replayed")
+                handler(block)
+            self.finish()
+        finally:
+            self.close()
+
+    def close(self):
+        if self.shell is not None:
+            self.shell.close()
+            self.shell = None
+        if self.background is not None:
+            if self.background.process.poll() is None:
+                self.background.interrupt()
+            self.background = None
+
+    def do_illustrative(self, block):
+        self.log(f"# {block.place}: illustrative, not run")
+
+    def do_include(self, block):
+        number, relative = block.stage
+        if number != self.part:
+            return
+        target = self.project / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(stage_dir(number) / relative, target)
+        self.log(f"# {block.place}: the reader edits {relative}")
+
+    def do_pycon(self, block):
+        if self.shell is None:
+            self.fail(
+                block, 0,
+                "a Python session, but the page has not started "
+                "`python manage.py shell` yet",
+            )
+        self.log(f"# {block.place}: shell session")
+        for example in examples(block.text):
+            result = self.shell.run(example.source)
+            self.log(">>> " + example.source.rstrip("\n").replace("\n", "\n... "))
+            self.log(result["output"])
+            problem = check_example(example, result)
+            if problem:
+                self.fail(block, example.lineno, f"{example.source.strip()!r}\n{problem}")
+
+    def do_console(self, block):
+        try:
+            steps = parse_console(block.text)
+        except ReplayError as error:
+            self.fail(block, 0, str(error))
+        for step in steps:
+            if step.kind == "interrupt":
+                self.interrupt(block, step)
+            else:
+                self.command(block, step)
+
+    # -- commands ------------------------------------------------------------
+
+    def command(self, block, step):
+        self.log(f"$ {step.command}    # {where(block.source, page_line(block, step.offset))}")
+        try:
+            argv = shlex.split(step.command)
+        except ValueError as error:
+            self.fail(block, step.offset, f"cannot parse the command: {error}")
+        if argv[0] == "cd":
+            target = (self.cwd / argv[1]).resolve()
+            if not target.is_dir():
+                self.fail(block, step.offset, f"`cd {argv[1]}`: no such folder")
+            self.cwd = target
+            return
+        if argv[0] == "source" and argv[1].endswith("/bin/activate"):
+            return
+        if argv[:3] == ["python", "manage.py", "shell"]:
+            if step.expected:
+                self.fail(
+                    block, step.offset,
+                    "the page shows output for an interactive shell; show the "
+                    "session in a pycon block instead",
+                )
+            if self.shell is not None:
+                self.shell.close()
+            self.shell = Shell(self.cwd, self.env)
+            return
+        if is_long_running(argv):
+            self.start_background(block, step)
+            return
+        if argv[:4] == ["python", "-m", "pip", "install"]:
+            self.pip_install(block, step, argv)
+            return
+        done = subprocess.run(
+            ["bash", "-c", step.command],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            timeout=COMMAND_TIMEOUT,
+        )
+        output = done.stdout.decode("utf-8", "replace")
+        self.log(output)
+        shown = any(line.strip() for line in step.expected)
+        if shown and not _matches(step.expected, output):
+            self.fail(block, step.offset, f"`{step.command}`\n" + _difference(step.expected, output))
+        if done.returncode != 0 and not shown:
+            self.fail(
+                block, step.offset,
+                f"`{step.command}` failed (exit status {done.returncode}) and "
+                f"the page does not show an error:\n{_indent(output)}",
+            )
+
+    def pip_install(self, block, step, argv):
+        done = subprocess.run(
+            [str(VENV_BIN / "python"), "-m", "pip", "install", "--dry-run", *argv[4:]],
+            cwd=self.cwd, env=self.env, capture_output=True, text=True,
+            timeout=COMMAND_TIMEOUT,
+        )
+        output = done.stdout + done.stderr
+        self.log(output)
+        if done.returncode != 0 or "Would install" in output:
+            self.fail(
+                block, step.offset,
+                f"`{step.command}` does not install what requirements.txt pins:\n"
+                + _indent(output),
+            )
+
+    def start_background(self, block, step):
+        if self.background is not None and self.background.process.poll() is None:
+            self.fail(
+                block, step.offset,
+                f"`{step.command}` starts while `{self.background.command}` still "
+                "runs; the page should stop it first (a ^C line)",
+            )
+        self.background = Background(step.command, self.cwd, self.env)
+        self.background.block = block
+        if not self.background.settle(step.expected):
+            output = self.background.text()
+            self.log(output)
+            self.fail(block, step.offset, f"`{step.command}`\n" + _difference(step.expected, output))
+        self.log(self.background.text())
+
+    def interrupt(self, block, step):
+        if self.background is None or self.background.process.poll() is not None:
+            self.fail(block, step.offset, "^C, but no command is running")
+        self.background.interrupt()
+        output = self.background.since_mark()
+        self.log("^C\n" + output)
+        if not _matches(step.expected, output):
+            self.fail(block, step.offset, "after Ctrl+C\n" + _difference(step.expected, output))
+        self.background = None
+
+    # -- the end ---------------------------------------------------------------
+
+    def finish(self):
+        self.close()
+        expected = stage_dir(self.part)
+        if not self.project.is_dir():
+            raise ReplayError(
+                f"the page never created the project folder {PROJECT_DIR_NAME}/"
+            )
+        ours = set(stage_files(self.project))
+        theirs = set(stage_files(expected))
+        problems = []
+        for relative in sorted(theirs - ours):
+            problems.append(f"missing after the replay: {relative}")
+        for relative in sorted(ours - theirs):
+            problems.append(f"left by the replay but not in stage{self.part:02d}: {relative}")
+        for relative in sorted(ours & theirs):
+            mine = normalize_generated((self.project / relative).read_text())
+            stage = normalize_generated((expected / relative).read_text())
+            if mine != stage:
+                problems.append(f"differs from stage{self.part:02d}: {relative}")
+        if problems:
+            raise ReplayError(
+                f"after following part {self.part:02d}, the reader's project is not "
+                f"tutorial_project/stage{self.part:02d}:\n  " + "\n  ".join(problems)
+            )
+
+
+def page_line(block, offset):
+    """The page line of line *offset* (from 0) of a block's content."""
+    try:
+        source = Path(block.source).read_text().splitlines()
+    except OSError:
+        return block.line
+    first = next((line.strip() for line in block.text.splitlines() if line.strip()), "")
+    for number in range(max(block.line - 1, 0), len(source)):
+        if first and source[number].strip() == first:
+            start = number - next(
+                i for i, line in enumerate(block.text.splitlines()) if line.strip()
+            )
+            return start + offset + 1
+    return block.line

@@ -1,0 +1,49 @@
+"""One full build of the site, as ``make html`` does it, for the proof.
+
+The build writes into _build/proof/ so that it never disturbs a running
+``make livehtml``. It always starts from a fresh environment (``-E``):
+an incremental build would stay silent about warnings of unchanged pages.
+"""
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+
+from .paths import BUILD, DOCS, ROOT
+
+
+@dataclass
+class Build:
+    returncode: int
+    warnings: list
+    output: str
+    html: object
+    doctrees: object
+
+
+@cache
+def build_site():
+    html = BUILD / "html"
+    doctrees = BUILD / "doctrees"
+    warnings_file = BUILD / "warnings.txt"
+    BUILD.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "sphinx",
+        "-c", str(ROOT), "-E", "-n", "-W", "--keep-going", "-q",
+        "-b", "html", "-d", str(doctrees), "-w", str(warnings_file),
+        str(DOCS), str(html),
+    ]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    warnings = [
+        line for line in warnings_file.read_text().splitlines() if line.strip()
+    ]
+    return Build(
+        returncode=done.returncode,
+        warnings=warnings,
+        output=done.stdout + done.stderr,
+        html=html,
+        doctrees=doctrees,
+    )

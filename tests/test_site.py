@@ -1,0 +1,76 @@
+"""The site builds without a single warning, and every block is accounted for.
+
+The audit classifies each code block of each part page (see
+docs/project/testing.md): included from the part's stage, a Python session
+that runs, a console command that runs, or explicitly illustrative. Any
+other block fails the audit with its file and line.
+"""
+
+from collections import Counter
+
+import pytest
+
+from conftest import AUDIT_REPORT
+from proof.blocks import KINDS, blocks_of, part_docnames
+from proof.paths import part_numbers, stage_dir
+
+
+def test_build_has_no_warnings(site):
+    assert not site.warnings, "the build warned:\n" + "\n".join(site.warnings)
+    assert site.returncode == 0, site.output
+
+
+def test_every_part_page_is_built(site):
+    built = part_docnames(site.doctrees)
+    assert sorted(built) == part_numbers()
+    for number in built:
+        assert stage_dir(number).is_dir(), f"part {number:02d} has no stage folder"
+
+
+def test_every_block_is_proven(site, request):
+    problems, report = [], []
+    for number, docname in sorted(part_docnames(site.doctrees).items()):
+        blocks = blocks_of(site.doctrees, docname)
+        counts = Counter(block.kind for block in blocks)
+        report.append(
+            f"part {number:02d}: {len(blocks):3d} blocks = "
+            + ", ".join(f"{counts[kind]} {kind}" for kind in KINDS)
+            + (f", {counts['unclassified']} UNCLASSIFIED" if counts["unclassified"] else "")
+        )
+        for block in blocks:
+            problems.extend(problems_of(block, number))
+    request.config.stash[AUDIT_REPORT] = report
+    assert not problems, "\n".join(problems)
+
+
+def problems_of(block, part):
+    if block.kind == "unclassified":
+        yield (
+            f"{block.place}: a {block.language or 'plain'} block that nothing "
+            "proves: include it from the stage, make it a pycon session or a "
+            "console block, or mark it illustrative with a reason"
+        )
+    elif block.kind == "include":
+        stage = block.stage
+        if stage is None:
+            yield f"{block.place}: includes {block.included}, which is not in a stage"
+            return
+        number, relative = stage
+        if number != part:
+            yield (
+                f"{block.place}: part {part:02d} includes a file of "
+                f"stage{number:02d}; it must show stage{part:02d}"
+            )
+        if block.caption != relative.as_posix():
+            yield (
+                f"{block.place}: the caption must name the file as the reader "
+                f"sees it: {relative.as_posix()!r}, not {block.caption!r}"
+            )
+
+
+@pytest.mark.parametrize("number", part_numbers())
+def test_part_offers_its_stage(site, number):
+    html = (site.html / "tutorial" / f"part{number:02d}.html").read_text()
+    assert f"tutorial_project/stage{number:02d}/" in html
+    zip_name = f"stage{number:02d}.zip"
+    assert zip_name in html, f"part {number:02d} does not link {zip_name}"
