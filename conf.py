@@ -33,7 +33,6 @@ source_suffix = {
 }
 root_doc = "index"
 exclude_patterns = ["_build", "_ext", "_inventories", "**/README.md"]
-templates_path = ["_templates"]
 
 # Chapters follow Django's docs: a bare ``literal`` is code, not a reference.
 default_role = None
@@ -55,7 +54,7 @@ intersphinx_mapping = {
         str(ROOT / "docs" / "_inventories" / "python.inv"),
     ),
 }
-intersphinx_disabled_reftypes = ["*"]
+# Only :doc: needs an explicit "django:" prefix (Sphinx's default).
 intersphinx_timeout = 1
 
 # -- The stages --------------------------------------------------------------
@@ -64,15 +63,10 @@ stages_dir = str(ROOT / "tutorial_project")
 # -- HTML --------------------------------------------------------------------
 html_theme = "furo"
 html_title = "Django Tasks tutorial"
-html_static_path = ["_static"]
+html_static_path = ["docs/_static"]
 html_css_files = ["tutorial.css"]
 html_permalinks_icon = "#"
 html_show_sourcelink = False
-html_theme_options = {
-    "source_repository": "https://github.com/django-tasks-tutorial/tutorial/",
-    "source_branch": "main",
-    "source_directory": "docs/",
-}
 
 # Copy commands and code, never prompts or output: a line is copied only
 # when it starts with one of these prompts, which are removed.

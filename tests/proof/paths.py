@@ -40,6 +40,11 @@ def part_numbers():
     )
 
 
+def staged_parts():
+    """The parts that have a stage: all but part 0, the introduction."""
+    return [number for number in part_numbers() if number >= 1]
+
+
 def stage_files(folder):
     """Relative paths of a stage's files, generated noise left out."""
     folder = Path(folder)

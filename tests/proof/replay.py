@@ -182,6 +182,10 @@ class Replay:
         self.transcript = transcript
         self.shell = None
         self.background = None
+        # PROOF_KEEP_GOING=1: note every mismatch in the transcript and go on,
+        # which is how a writer collects the real output of a new page.
+        self.keep_going = bool(os.environ.get("PROOF_KEEP_GOING"))
+        self.failures = []
         self.env = {
             key: value
             for key, value in os.environ.items()
@@ -211,7 +215,12 @@ class Replay:
 
     def fail(self, block, offset, message):
         line = page_line(block, offset)
-        raise ReplayError(f"{where(block.source, line)}: {message}")
+        text = f"{where(block.source, line)}: {message}"
+        if self.keep_going:
+            self.failures.append(text)
+            self.log("!!! " + text.replace("\n", "\n!!! "))
+            return
+        raise ReplayError(text)
 
     # -- the walk ------------------------------------------------------------
 
@@ -225,6 +234,8 @@ class Replay:
             self.finish()
         finally:
             self.close()
+        if self.failures:
+            raise ReplayError("\n\n".join(self.failures))
 
     def close(self):
         if self.shell is not None:

@@ -65,7 +65,8 @@ def run_example(source, namespace):
             exception = "SystemExit\n"
         except BaseException as exc:  # the reader sees any exception
             exception = "".join(traceback.format_exception_only(type(exc), exc))
-            traceback.print_exc()
+            # As the interactive interpreter does: no frame of this driver.
+            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
     return {"output": captured.text, "exception": exception}
 
 

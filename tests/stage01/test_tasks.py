@@ -1,14 +1,14 @@
 """Stage 1: the first task counts words, through the database backend."""
 
 from django.core.management import call_command
-from django.tasks import TaskResultStatus, default_task_backend
+from django.tasks import TaskResultStatus, task_backends
 from django_tasks_db.backend import DatabaseBackend
 
 from testimonials.tasks import count_words
 
 
 def test_the_backend_is_the_database_backend():
-    assert isinstance(default_task_backend, DatabaseBackend)
+    assert isinstance(task_backends["default"], DatabaseBackend)
 
 
 def test_count_words_counts_words():
