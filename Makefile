@@ -21,16 +21,20 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-django$(subst *,x,$(DJANGO_VERSION))
 SPHINX := $(PY) -m sphinx -c . -n -W --keep-going
 
-# Python 3.12 or newer: first whatever PYTHON names, then the newest
-# python3.X on PATH, then the versions pyenv has installed, then python3.
+# Python 3.12 or newer: PYTHON when given (and then only it), else the
+# newest python3.X on PATH, then the versions pyenv has installed, then python3.
 define find_python
-for c in $(PYTHON) python3.14 python3.13 python3.12 \
+ok() { "$$1" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; }; \
+if [ -n "$(PYTHON)" ]; then ok "$(PYTHON)" && command -v "$(PYTHON)" && exit 0; \
+  echo "error: PYTHON=$(PYTHON) is not a Python 3.12 or newer." >&2; exit 1; fi; \
+for c in python3.14 python3.13 python3.12 \
          $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) \
          python3; do \
-  if "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
-    command -v "$$c"; exit 0; \
-  fi; \
-done; exit 1
+  if ok "$$c"; then command -v "$$c"; exit 0; fi; \
+done; \
+echo "error: Python 3.12 or newer is needed (Django 6 requires it), and none was found." >&2; \
+echo "       Install one (python.org, your package manager or pyenv), or name one: make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)" >&2; \
+exit 1
 endef
 
 .PHONY: help
@@ -41,16 +45,12 @@ help: ## Show this list of targets
 	  awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt
-	@python=$$($(find_python)) || { \
-	  echo "error: Python 3.12 or newer is needed (Django 6 requires it), and none was found." >&2; \
-	  echo "       Install one (python.org, your package manager or pyenv), or run: make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)" >&2; \
-	  exit 1; }; \
+	@python=$$($(find_python)) || exit 1; \
 	if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	  echo "Removing $(VENV): its Python is older than 3.12."; rm -rf $(VENV); fi; \
 	if [ ! -x $(PY) ]; then \
 	  echo "Creating $(VENV) with $$python ($$($$python --version))"; \
 	  "$$python" -m venv $(VENV) || exit 1; fi
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	@if [ -n "$(DJANGO_VERSION)" ]; then \
 	  echo "Installing Django $(DJANGO_VERSION) over the pinned release"; \

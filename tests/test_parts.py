@@ -48,12 +48,12 @@ def test_no_hidden_changes(site, number):
         missing = sorted(added - covered)
         if missing:
             problems.append(
-                f"{relative} ({how}): lines {_ranges(missing)} of "
+                f"{relative} ({how}): {_ranges(missing)} of "
                 f"stage{number:02d}/{relative} are not shown by part {number:02d}"
             )
         if deleted and not diff_shown:
             problems.append(
-                f"{relative}: lines {_ranges(sorted(deleted))} of "
+                f"{relative}: {_ranges(sorted(deleted))} of "
                 f"{where(previous_stage(number) / relative)} are deleted, and only "
                 "a :diff: block shows a deletion"
             )
@@ -80,4 +80,5 @@ def _ranges(numbers):
             start = previous = n
     if start is not None:
         spans.append((start, previous))
-    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
+    return ("line " if len(numbers) == 1 else "lines ") + text

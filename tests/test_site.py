@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 
 from conftest import AUDIT_REPORT
+from proof.audit import problems_of
 from proof.blocks import KINDS, blocks_of, part_docnames
 from proof.paths import part_numbers, stage_dir, staged_parts
 
@@ -41,31 +42,6 @@ def test_every_block_is_proven(site, request):
             problems.extend(problems_of(block, number))
     request.config.stash[AUDIT_REPORT] = report
     assert not problems, "\n".join(problems)
-
-
-def problems_of(block, part):
-    if block.kind == "unclassified":
-        yield (
-            f"{block.place}: a {block.language or 'plain'} block that nothing "
-            "proves: include it from the stage, make it a pycon session or a "
-            "console block, or mark it illustrative with a reason"
-        )
-    elif block.kind == "include":
-        stage = block.stage
-        if stage is None:
-            yield f"{block.place}: includes {block.included}, which is not in a stage"
-            return
-        number, relative = stage
-        if number != part:
-            yield (
-                f"{block.place}: part {part:02d} includes a file of "
-                f"stage{number:02d}; it must show stage{part:02d}"
-            )
-        if block.caption != relative.as_posix():
-            yield (
-                f"{block.place}: the caption must name the file as the reader "
-                f"sees it: {relative.as_posix()!r}, not {block.caption!r}"
-            )
 
 
 @pytest.mark.parametrize("number", staged_parts())

@@ -1,8 +1,12 @@
-"""A real worker, end to end: the part-1 task runs in a `db_worker` process.
+"""A real worker, end to end, and what part 1 says about stopping it.
 
-No test doubles: the stage's own settings with a file SQLite database, the
-task enqueued by one process, run by a `manage.py db_worker` subprocess,
-and the worker stopped with SIGTERM as a service manager would stop it.
+No test doubles: a copy of stage 1 with its own settings and a file SQLite
+database, tasks enqueued by one process and run by a `manage.py db_worker`
+subprocess, which is stopped with signals as a terminal or a service
+manager stops it.
+
+The shutdown tests need a task that takes a while. Stage 1 has none, so they
+add a module with one to their copy of the project (never to the stage).
 """
 
 import os
@@ -19,63 +23,137 @@ from proof.paths import stage_dir
 
 TABLE = "django_tasks_database_dbtaskresult"
 
+SLOW_TASK = '''
+import time
+
+from django.tasks import task
+
+
+@task
+def sleep_then_return(seconds):
+    time.sleep(seconds)
+    return "done"
+'''
+
+
+def environment():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
 
 @pytest.fixture
 def project(tmp_path):
     folder = tmp_path / "community"
-    shutil.copytree(stage_dir(1), folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    shutil.copytree(
+        stage_dir(1), folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3")
+    )
+    (folder / "testimonials" / "proof_slow.py").write_text(SLOW_TASK)
+    done = manage(folder, "migrate", "--verbosity", "0")
+    assert done.returncode == 0, done.stderr
     return folder
 
 
-def manage(project, *args, **kwargs):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    env["PYTHONUNBUFFERED"] = "1"
+def manage(project, *args):
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=project, env=env, capture_output=True, text=True, timeout=120, **kwargs,
+        cwd=project, env=environment(), capture_output=True, text=True, timeout=120,
     )
 
 
-def status_of(project, result_id):
+def enqueue(project, code):
+    """Run *code* in the project's shell; it prints one result id a line."""
+    done = manage(project, "shell", "--verbosity", "0", "--command", code)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def row(project, result_id):
     with sqlite3.connect(project / "db.sqlite3") as connection:
-        row = connection.execute(
-            f"SELECT status, return_value FROM {TABLE} WHERE id = ?",
+        return connection.execute(
+            f"SELECT status, return_value, exception_class_path FROM {TABLE} WHERE id = ?",
             (result_id.replace("-", ""),),
         ).fetchone()
-    return row
 
 
-def test_db_worker_runs_the_task_and_stops_on_sigterm(project):
-    assert manage(project, "migrate", "--verbosity", "0").returncode == 0
-    enqueued = manage(
-        project, "shell", "--verbosity", "0", "--command",
+def wait_for(project, result_id, statuses, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = row(project, result_id)
+        if current[0] in statuses:
+            return current
+        time.sleep(0.05)
+    raise AssertionError(f"task {result_id} never reached {statuses}: {current}")
+
+
+def start_worker(project):
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-reload",
+         "--interval", "0.2", "--no-startup-delay"],
+        cwd=project, env=environment(), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+
+
+def stop(worker, *signals, pause=0.3):
+    for number in signals:
+        worker.send_signal(number)
+        time.sleep(pause)
+    output, _ = worker.communicate(timeout=30)
+    return output
+
+
+def test_worker_runs_a_task_enqueued_before_it_started(project):
+    [result_id] = enqueue(
+        project,
         "from testimonials.tasks import count_words\n"
         "print(count_words.enqueue('a real worker ran this').id)",
     )
-    assert enqueued.returncode == 0, enqueued.stderr
-    result_id = enqueued.stdout.strip().splitlines()[-1]
-    assert status_of(project, result_id)[0] == "READY"
+    assert row(project, result_id)[0] == "READY"
 
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload",
-         "--interval", "0.2", "--no-startup-delay"],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
-             "PYTHONUNBUFFERED": "1"},
-    )
+    worker = start_worker(project)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            status, value = status_of(project, result_id)
-            if status not in ("READY", "RUNNING"):
-                break
-            time.sleep(0.1)
-        assert status == "SUCCESSFUL", f"the task ended {status}"
-        assert value == "5"
+        status, value, _ = wait_for(project, result_id, {"SUCCESSFUL", "FAILED"})
+        assert (status, value) == ("SUCCESSFUL", "5")
+        time.sleep(0.5)
         assert worker.poll() is None, "the worker must keep running between tasks"
     finally:
-        worker.send_signal(signal.SIGTERM)
-        output, _ = worker.communicate(timeout=20)
+        output = stop(worker, signal.SIGTERM)
     assert worker.returncode == 0, output
     assert "Starting worker" in output
     assert "Received Terminated - shutting down gracefully" in output
+
+
+def test_sigterm_lets_the_running_task_finish_and_starts_no_other(project):
+    first, second = enqueue(
+        project,
+        "from testimonials.proof_slow import sleep_then_return\n"
+        "print(sleep_then_return.enqueue(2).id)\n"
+        "print(sleep_then_return.enqueue(2).id)",
+    )
+    worker = start_worker(project)
+    try:
+        wait_for(project, first, {"RUNNING"})
+    finally:
+        output = stop(worker, signal.SIGTERM)
+    assert worker.returncode == 0, output
+    assert row(project, first)[:2] == ("SUCCESSFUL", '"done"'), output
+    assert row(project, second)[0] == "READY", "a stopping worker starts no new task"
+
+
+def test_second_interrupt_stops_the_running_task(project):
+    [result_id] = enqueue(
+        project,
+        "from testimonials.proof_slow import sleep_then_return\n"
+        "print(sleep_then_return.enqueue(30).id)",
+    )
+    worker = start_worker(project)
+    try:
+        wait_for(project, result_id, {"RUNNING"})
+    finally:
+        started = time.monotonic()
+        output = stop(worker, signal.SIGINT, signal.SIGINT)
+    assert time.monotonic() - started < 10, "the second Ctrl+C must not wait for the task"
+    assert "terminating current task" in output
+    status, _, exception = row(project, result_id)
+    assert (status, exception) == ("FAILED", "builtins.SystemExit"), output
