@@ -7,8 +7,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-VENV := .venv
-BUILD := _build
+VENV ?= .venv
+BUILD ?= _build
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # CI sets DJANGO_VERSION (for example "6.0.*") to run the proof against

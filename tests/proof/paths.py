@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PARTS_DIR = DOCS / "tutorial"
 STAGES = ROOT / "tutorial_project"
-BUILD = ROOT / "_build" / "proof"
+# PROOF_BUILD_DIR lets two runs (say, two Django releases) work side by side.
+BUILD = Path(os.environ.get("PROOF_BUILD_DIR", ROOT / "_build" / "proof"))
 REQUIREMENTS = ROOT / "requirements.txt"
 
 # The folder the reader creates with startproject; the stage folders hold its
