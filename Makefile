@@ -90,4 +90,4 @@ clean: ## Remove the build output and caches (keeps .venv)
 
 .PHONY: distclean
 distclean: clean ## Remove .venv too
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-*
