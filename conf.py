@@ -37,7 +37,6 @@ exclude_patterns = ["_build", "_ext", "_inventories", "**/README.md"]
 # Chapters follow Django's docs: a bare ``literal`` is code, not a reference.
 default_role = None
 highlight_language = "python"
-pygments_style = "sphinx"
 nitpicky = True
 
 # -- Cross references --------------------------------------------------------

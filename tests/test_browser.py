@@ -178,7 +178,7 @@ def test_console_tabs_switch_every_console_of_the_page(page, server):
     expect(unix).to_be_visible()
     expect(windows).to_be_hidden()
     shown = unix.inner_text()
-    assert "$ python -m venv .venv" in shown, shown
+    assert "$ python3 -m venv .venv" in shown, shown
     assert "$ source .venv/bin/activate" in shown, shown
     assert page.evaluate(_SHOWN_TABS) == [["Linux/macOS"]] * count
 
@@ -257,12 +257,12 @@ COPY_CASES = [
     ),
     pytest.param(
         "console", "venv .venv",
-        "python -m venv .venv\nsource .venv/bin/activate",
+        "mkdir tasks-tutorial\ncd tasks-tutorial\npython3 -m venv .venv\nsource .venv/bin/activate",
         id="console-venv",
     ),
     pytest.param(
         "doscon", "venv .venv",
-        "py -m venv .venv\n.venv\\Scripts\\activate",
+        "mkdir tasks-tutorial\ncd tasks-tutorial\npy -m venv .venv\n.venv\\Scripts\\activate",
         id="windows-venv",
     ),
     pytest.param(

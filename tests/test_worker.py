@@ -86,12 +86,14 @@ def wait_for(project, result_id, statuses, timeout=30):
     raise AssertionError(f"task {result_id} never reached {statuses}: {current}")
 
 
-def start_worker(project):
+def start_worker(project, *options):
+    """A worker in a process group of its own, as a terminal starts it."""
     return subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload",
-         "--interval", "0.2", "--no-startup-delay"],
+        [sys.executable, "manage.py", "db_worker", "--interval", "0.2",
+         "--no-startup-delay", *(options or ["--no-reload"])],
         cwd=project, env=environment(), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -157,3 +159,26 @@ def test_second_interrupt_stops_the_running_task(project):
     assert "terminating current task" in output
     status, _, exception = row(project, result_id)
     assert (status, exception) == ("FAILED", "builtins.SystemExit"), output
+
+
+def test_ctrl_c_under_the_autoreloader_abandons_the_running_task(project):
+    """With DEBUG = True, `db_worker` runs under Django's autoreloader.
+
+    Ctrl+C reaches the reloader and the worker alike (a terminal signals the
+    whole process group); the reloader stops its child at once, so the
+    running task never finishes and its row stays RUNNING.
+    """
+    [result_id] = enqueue(
+        project,
+        "from testimonials.proof_slow import sleep_then_return\n"
+        "print(sleep_then_return.enqueue(3).id)",
+    )
+    worker = start_worker(project, "--reload")
+    try:
+        wait_for(project, result_id, {"RUNNING"})
+    finally:
+        os.killpg(worker.pid, signal.SIGINT)
+        output, _ = worker.communicate(timeout=30)
+    assert "Watching for file changes" in output, "the worker ran without the reloader"
+    time.sleep(4)  # longer than the task would have needed
+    assert row(project, result_id)[0] == "RUNNING", output

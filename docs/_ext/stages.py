@@ -46,6 +46,8 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
 
+MIGRATE = "python manage.py migrate"
+
 __version__ = "1.0"
 
 # Folders and files the archives leave out, wherever they are in a stage.
@@ -228,19 +230,18 @@ class StageDirective(SphinxDirective):
         )
         first += nodes.literal(shown, shown)
         first += nodes.Text(
-            " of this tutorial's repository, the code that the tutorial's "
-            "tests run. If something behaves differently for you, compare "
-            "your files with it."
+            " of this tutorial's source, the code that the tutorial's tests "
+            "run. If something behaves differently for you, compare your "
+            "files with it."
         )
         second = nodes.paragraph()
         second += nodes.Text("You can also download it as ")
         second += link
         second += nodes.Text(": it unpacks to a ")
         second += nodes.literal(f"{folder}/", f"{folder}/")
-        second += nodes.Text(
-            " folder without a database, so run the migrations before "
-            "starting the server."
-        )
+        second += nodes.Text(" folder without a database: create one with ")
+        second += nodes.literal(MIGRATE, MIGRATE)
+        second += nodes.Text(" before you use it.")
         box += first
         box += second
         return [box]

@@ -196,16 +196,28 @@ class Replay:
         self.env["PYTHONUNBUFFERED"] = "1"
         self.env["PYTHONDONTWRITEBYTECODE"] = "1"
         if part == 1:
-            self.project = self.workdir / PROJECT_DIR_NAME
+            # The page creates the project wherever it likes; see `project`.
+            self._project = None
             self.cwd = self.workdir
         else:
-            self.project = self.workdir / PROJECT_DIR_NAME
+            self._project = self.workdir / PROJECT_DIR_NAME
             shutil.copytree(
                 stage_dir(part - 1),
-                self.project,
+                self._project,
                 ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.sqlite3", "media"),
             )
             self.cwd = self.project
+
+    @property
+    def project(self):
+        """The reader's project folder: the one named like the stage's."""
+        if self._project is None:
+            found = sorted(self.workdir.glob(f"**/{PROJECT_DIR_NAME}/manage.py"))
+            if found:
+                self._project = found[0].parent
+            else:
+                return self.workdir / PROJECT_DIR_NAME
+        return self._project
 
     # -- reporting -----------------------------------------------------------
 
