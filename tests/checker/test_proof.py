@@ -51,9 +51,19 @@ def test_parse_console_splits_commands_output_and_interrupts():
     ]
 
 
-def test_parse_console_refuses_output_without_a_command():
-    with pytest.raises(ReplayError, match="output before any command"):
-        parse_console("orphan output\n$ ls")
+def test_parse_console_reads_leading_output_as_more_of_a_running_command():
+    steps = parse_console("more output\n$ ls")
+    assert [(s.kind, s.command, s.expected) for s in steps] == [
+        ("watch", "", ["more output"]),
+        ("command", "ls", []),
+    ]
+
+
+def test_replay_watch_without_a_running_command_fails(tmp_path):
+    block = fake_page(tmp_path, "Task id=... state=SUCCESSFUL")
+    (tmp_path / "work").mkdir()
+    with pytest.raises(ReplayError, match="no command is running in the 'main' terminal"):
+        Replay(1, [block], tmp_path / "work").do_console(block)
 
 
 def test_changed_lines_reports_added_and_deleted_lines():

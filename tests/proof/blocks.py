@@ -16,6 +16,8 @@ from docutils import nodes
 from .paths import PART_DOC, STAGES, where
 
 KINDS = ("include", "pycon", "console", "illustrative")
+# Not a code block: a step the reader takes in the browser (never shown).
+ACTION = "action"
 
 
 @dataclass
@@ -85,13 +87,30 @@ def _is_console(node):
     return isinstance(node, nodes.Element) and "console_source" in node.attributes
 
 
+def _is_action(node):
+    return isinstance(node, nodes.Element) and node.get("proof_kind") == ACTION
+
+
+def _wanted(node):
+    return isinstance(node, nodes.literal_block) or _is_console(node) or _is_action(node)
+
+
 def blocks_of(doctrees, docname):
     """The page's code blocks in the order a reader meets them."""
     tree = load_doctree(doctrees, docname)
     found = []
     consoles = []
-    for node in tree.findall(lambda n: isinstance(n, nodes.literal_block) or _is_console(n)):
+    for node in tree.findall(_wanted):
         if any(node is c or _inside(node, c) for c in consoles):
+            continue
+        if _is_action(node):
+            found.append(
+                Block(
+                    docname=docname, source=node.source or "", line=node.line or 0,
+                    kind=ACTION, language="", text=node["action"],
+                    attributes=dict(node.attributes),
+                )
+            )
             continue
         if _is_console(node):
             consoles.append(node)

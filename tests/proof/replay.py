@@ -32,6 +32,7 @@ At the end, the project folder must hold exactly the files of stage NN.
 import os
 import re
 import shlex
+import socket
 import shutil
 import signal
 import subprocess
@@ -43,12 +44,13 @@ from pathlib import Path
 from .changes import normalize_generated
 from .normalize import normalize
 from .paths import PROJECT_DIR_NAME, VENV_BIN, stage_dir, stage_files, where
+from .reader import READER_PASSWORD, Reader, load_action
 from .session import FLAGS, Shell, check_example, examples
 
 import doctest
 
 COMMAND_TIMEOUT = 180
-SETTLE_TIMEOUT = 30
+SETTLE_TIMEOUT = 60
 QUIET_PERIOD = 1.0
 
 
@@ -58,7 +60,7 @@ class ReplayError(AssertionError):
 
 @dataclass
 class Step:
-    kind: str  # "command" or "interrupt"
+    kind: str  # "command", "interrupt" or "watch" (more output of a running command)
     command: str
     expected: list = field(default_factory=list)
     offset: int = 0  # line within the block
@@ -81,7 +83,9 @@ def parse_console(text):
         elif steps:
             steps[-1].expected.append(line)
         elif line.strip():
-            raise ReplayError(f"output before any command: {line!r}")
+            # Output before any command: what a command already running in
+            # this terminal prints next.
+            steps.append(Step("watch", "", expected=[line], offset=i))
         i += 1
     return steps
 
@@ -106,12 +110,17 @@ def _indent(text):
 
 
 class Background:
-    """A long-running command, as in the reader's second terminal."""
+    """A long-running command, as in the reader's second terminal.
 
-    def __init__(self, command, cwd, env):
+    *rewrite* maps its raw output to what the reader would see (the replay
+    runs ``runserver`` on a free port and shows it as port 8000).
+    """
+
+    def __init__(self, command, cwd, env, run=None, rewrite=None):
         self.command = command
+        self.rewrite = rewrite or (lambda text: text)
         self.process = subprocess.Popen(
-            ["bash", "-c", "exec " + command],
+            ["bash", "-c", "exec " + (run or command)],
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
@@ -134,13 +143,16 @@ class Background:
 
     def text(self):
         with self.lock:
-            return b"".join(self.chunks).decode("utf-8", "replace")
+            return self.rewrite(b"".join(self.chunks).decode("utf-8", "replace"))
 
     def since_mark(self):
         return self.text()[self.mark:]
 
     def settle(self, expected):
-        """Wait until the output since the mark matches *expected*."""
+        """Wait until the output since the mark matches *expected*.
+
+        With nothing expected, wait until the output has been quiet a moment.
+        """
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while time.monotonic() < deadline:
             quiet = time.monotonic() - self.last_output >= QUIET_PERIOD
@@ -171,7 +183,14 @@ def is_long_running(argv):
             return True
         if argv[2] == "db_worker" and "--batch" not in argv:
             return True
-    return False
+    # A local SMTP server that prints the messages it receives.
+    return argv[:3] == ["python", "-m", "aiosmtpd"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class Replay:
@@ -181,7 +200,9 @@ class Replay:
         self.workdir = Path(workdir)
         self.transcript = transcript
         self.shell = None
-        self.background = None
+        # terminal name -> the long-running command it shows
+        self.backgrounds = {}
+        self.reader = Reader(self)
         # PROOF_KEEP_GOING=1: note every mismatch in the transcript and go on,
         # which is how a writer collects the real output of a new page.
         self.keep_going = bool(os.environ.get("PROOF_KEEP_GOING"))
@@ -253,10 +274,24 @@ class Replay:
         if self.shell is not None:
             self.shell.close()
             self.shell = None
-        if self.background is not None:
-            if self.background.process.poll() is None:
-                self.background.interrupt()
-            self.background = None
+        for background in self.backgrounds.values():
+            if background.process.poll() is None:
+                background.interrupt()
+        self.backgrounds = {}
+
+    def server_url(self):
+        for background in self.backgrounds.values():
+            if getattr(background, "port", None) and background.process.poll() is None:
+                return f"http://127.0.0.1:{background.port}"
+        raise ReplayError("a reader action needs the site, but no runserver is running")
+
+    def do_action(self, block):
+        self.log(f"# {block.place}: the reader does {block.text}()")
+        try:
+            action = load_action(self.part, block.text)
+            action(self.reader)
+        except (AssertionError, LookupError, OSError) as error:
+            self.fail(block, 0, f"reader action {block.text}(): {error}")
 
     def do_illustrative(self, block):
         self.log(f"# {block.place}: illustrative, not run")
@@ -291,15 +326,18 @@ class Replay:
             steps = parse_console(block.text)
         except ReplayError as error:
             self.fail(block, 0, str(error))
+        terminal = block.attributes.get("terminal", "main")
         for step in steps:
             if step.kind == "interrupt":
-                self.interrupt(block, step)
+                self.interrupt(block, step, terminal)
+            elif step.kind == "watch":
+                self.watch(block, step, terminal)
             else:
-                self.command(block, step)
+                self.command(block, step, terminal)
 
     # -- commands ------------------------------------------------------------
 
-    def command(self, block, step):
+    def command(self, block, step, terminal="main"):
         self.log(f"$ {step.command}    # {where(block.source, page_line(block, step.offset))}")
         try:
             argv = shlex.split(step.command)
@@ -325,15 +363,23 @@ class Replay:
             self.shell = Shell(self.cwd, self.env)
             return
         if is_long_running(argv):
-            self.start_background(block, step)
+            self.start_background(block, step, terminal, argv)
             return
         if argv[:4] == ["python", "-m", "pip", "install"]:
             self.pip_install(block, step, argv)
             return
+        run, env, expected = step.command, self.env, step.expected
+        if argv[:3] == ["python", "manage.py", "createsuperuser"]:
+            # Stand-in: the password prompts need a terminal; the replay
+            # answers them through the documented environment variable.
+            run = step.command + " --noinput"
+            env = {**self.env, "DJANGO_SUPERUSER_PASSWORD": READER_PASSWORD}
+            expected = [line for line in step.expected if not line.startswith("Password")]
+        step = Step(step.kind, step.command, expected, step.offset)
         done = subprocess.run(
-            ["bash", "-c", step.command],
+            ["bash", "-c", run],
             cwd=self.cwd,
-            env=self.env,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -366,30 +412,60 @@ class Replay:
                 + _indent(output),
             )
 
-    def start_background(self, block, step):
-        if self.background is not None and self.background.process.poll() is None:
+    def start_background(self, block, step, terminal, argv):
+        running = self.backgrounds.get(terminal)
+        if running is not None and running.process.poll() is None:
             self.fail(
                 block, step.offset,
-                f"`{step.command}` starts while `{self.background.command}` still "
-                "runs; the page should stop it first (a ^C line)",
+                f"`{step.command}` starts in the {terminal!r} terminal while "
+                f"`{running.command}` still runs there; stop it first (a ^C line)",
             )
-        self.background = Background(step.command, self.cwd, self.env)
-        self.background.block = block
-        if not self.background.settle(step.expected):
-            output = self.background.text()
+        run, rewrite, port = None, None, None
+        if argv[2:3] == ["runserver"]:
+            if len(argv) > 3:
+                self.fail(block, step.offset, "the replay runs runserver without arguments only")
+            # Stand-in: a free port, shown as the default 8000.
+            port = free_port()
+            run = f"{step.command} 127.0.0.1:{port}"
+            rewrite = lambda text, port=port: text.replace(f"127.0.0.1:{port}", "127.0.0.1:8000")
+        background = Background(step.command, self.cwd, self.env, run=run, rewrite=rewrite)
+        background.port = port
+        self.backgrounds[terminal] = background
+        if not background.settle(step.expected):
+            output = background.text()
             self.log(output)
             self.fail(block, step.offset, f"`{step.command}`\n" + _difference(step.expected, output))
-        self.log(self.background.text())
+        self.log(background.text())
+        background.mark = len(background.text())
 
-    def interrupt(self, block, step):
-        if self.background is None or self.background.process.poll() is not None:
-            self.fail(block, step.offset, "^C, but no command is running")
-        self.background.interrupt()
-        output = self.background.since_mark()
+    def running_in(self, block, step, terminal):
+        background = self.backgrounds.get(terminal)
+        if background is None or background.process.poll() is not None:
+            self.fail(block, step.offset, f"no command is running in the {terminal!r} terminal")
+            return None
+        return background
+
+    def watch(self, block, step, terminal):
+        background = self.running_in(block, step, terminal)
+        if background is None:
+            return
+        settled = background.settle(step.expected)
+        output = background.since_mark()
+        self.log(f"# more output in the {terminal!r} terminal\n" + output)
+        if not settled:
+            self.fail(block, step.offset, f"in the {terminal!r} terminal\n" + _difference(step.expected, output))
+        background.mark = len(background.text())
+
+    def interrupt(self, block, step, terminal="main"):
+        background = self.running_in(block, step, terminal)
+        if background is None:
+            return
+        background.interrupt()
+        output = background.since_mark()
         self.log("^C\n" + output)
         if not _matches(step.expected, output):
             self.fail(block, step.offset, "after Ctrl+C\n" + _difference(step.expected, output))
-        self.background = None
+        del self.backgrounds[terminal]
 
     # -- the end ---------------------------------------------------------------
 
