@@ -264,7 +264,12 @@ class Replay:
                 if handler is None:
                     self.fail(block, 0, f"a block of kind {block.kind!r} cannot be replayed")
                 handler(block)
-            self.finish()
+            try:
+                self.finish()
+            except ReplayError as error:
+                if not self.keep_going:
+                    raise
+                self.failures.append(str(error))
         finally:
             self.close()
         if self.failures:
