@@ -8,12 +8,13 @@ exactly what the site shows (after includes, ``:lines:`` and the rest).
 
 import pickle
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from docutils import nodes
 
-from .paths import PART_DOC, STAGES, where
+from .paths import DOCS, PART_DOC, STAGES, where
 
 KINDS = ("include", "pycon", "console", "illustrative")
 # Not a code block: a step the reader takes in the browser (never shown).
@@ -52,6 +53,9 @@ class Block:
 
 
 def load_doctree(doctrees, docname):
+    # The doctrees hold nodes of the site's own extensions.
+    if str(DOCS / "_ext") not in sys.path:
+        sys.path.insert(0, str(DOCS / "_ext"))
     with open(Path(doctrees) / f"{docname}.doctree", "rb") as f:
         return pickle.load(f)
 
