@@ -239,6 +239,14 @@ class Replay:
                 raise ReplayError(
                     f"stage{part - 1:02d} does not migrate:\n{done.stdout}{done.stderr}"
                 )
+            # Whatever else the reader has from earlier parts (an account,
+            # say): tests/stageNN/reader_actions.py's before_part(reader).
+            try:
+                before_part = load_action(part, "before_part")
+            except LookupError:
+                before_part = None
+            if before_part is not None:
+                before_part(self.reader)
 
     @property
     def project(self):
@@ -317,8 +325,13 @@ class Replay:
         if number != self.part:
             return
         target = self.project / relative
+        source = stage_dir(number) / relative
+        if target.is_file() and target.read_bytes() == source.read_bytes():
+            # Shown again, unchanged: the reader has nothing to save (and a
+            # save would restart the reloaders).
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(stage_dir(number) / relative, target)
+        shutil.copyfile(source, target)
         self.log(f"# {block.place}: the reader edits {relative}")
 
     def do_pycon(self, block):

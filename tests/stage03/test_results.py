@@ -1,0 +1,141 @@
+"""Stage 3: results are kept, failures recorded, retries bounded.
+
+Runs in its own pytest process against stage03's settings. Sending uses
+real SMTP connections: to a closed local port for failures, and to an
+aiosmtpd server started by the test for successes.
+"""
+
+import socket
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from testimonials import tasks
+from testimonials.admin import TestimonialAdmin
+from testimonials.models import Testimonial
+
+
+def closed_port():
+    """A local port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def smtp_to(port):
+    return {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    inbox.port = closed_port()  # free now; the server takes it
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def testimonial(transactional_db):
+    users = get_user_model().objects
+    users.create_superuser("admin", "admin@example.com", "pw")
+    member = users.create_user("member", "member@example.com", "pw")
+    return Testimonial.objects.create(author=member, title="Kind", text="Thanks")
+
+
+def run_worker():
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+
+
+def test_no_id_means_no_result(testimonial):
+    assert testimonial.notification_result() is None
+    testimonial.notification_id = "not-a-result"
+    assert testimonial.notification_result() is None
+
+
+def test_enqueue_notification_remembers_the_result(testimonial):
+    result = tasks.enqueue_notification(testimonial.pk)
+    testimonial.refresh_from_db()
+    assert testimonial.notification_id == str(result.id)
+    assert testimonial.notification_result().status == TaskResultStatus.READY
+    assert result.kwargs == {"attempt": 1}
+
+
+def test_a_delivered_notification_succeeds(testimonial, smtp_server, settings):
+    settings.MAILERS = smtp_to(smtp_server.port)
+    tasks.enqueue_notification(testimonial.pk)
+    run_worker()
+    testimonial.refresh_from_db()
+    result = testimonial.notification_result()
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == 1
+    [envelope] = smtp_server.messages
+    assert envelope.rcpt_tos == ["admin@example.com"]
+    assert b"Subject: New testimonial: Kind" in envelope.content
+    assert TestimonialAdmin.notification(None, testimonial) == "Sent to 1 staff"
+
+
+def test_a_refused_connection_fails_and_schedules_a_later_attempt(testimonial, settings):
+    settings.MAILERS = smtp_to(closed_port())
+    first = tasks.enqueue_notification(testimonial.pk)
+    before = timezone.now()
+    run_worker()
+
+    first.refresh()
+    assert first.status == TaskResultStatus.FAILED
+    [error] = first.errors
+    assert error.exception_class is ConnectionRefusedError
+    assert error.traceback.splitlines()[-1].startswith("ConnectionRefusedError")
+
+    testimonial.refresh_from_db()
+    retry = testimonial.notification_result()
+    assert retry.id != first.id
+    assert retry.status == TaskResultStatus.READY, "not due yet: the batch worker left it"
+    assert retry.kwargs == {"attempt": 2}
+    run_after = DBTaskResult.objects.get(id=retry.id).run_after
+    assert before + timedelta(seconds=9) < run_after < timezone.now() + timedelta(seconds=11)
+    assert TestimonialAdmin.notification(None, testimonial) == "Waiting"
+
+
+def test_retries_stop_after_max_attempts(testimonial, settings, monkeypatch):
+    settings.MAILERS = smtp_to(closed_port())
+    monkeypatch.setattr(tasks, "RETRY_DELAY", timedelta(0))
+    tasks.enqueue_notification(testimonial.pk)
+    run_worker()  # runs every attempt: with no delay, each is due at once
+
+    rows = DBTaskResult.objects.filter(task_path__endswith="notify_staff_about_testimonial")
+    assert rows.count() == tasks.MAX_ATTEMPTS == 3
+    assert set(rows.values_list("status", flat=True)) == {"FAILED"}
+    attempts = sorted(row.args_kwargs["kwargs"]["attempt"] for row in rows)
+    assert attempts == [1, 2, 3]
+    testimonial.refresh_from_db()
+    assert TestimonialAdmin.notification(None, testimonial) == "Failed: ConnectionRefusedError"
+
+
+def test_a_failure_that_is_not_the_network_is_not_retried(testimonial, settings):
+    tasks.enqueue_notification(testimonial.pk + 1000)  # no such testimonial
+    run_worker()
+    [row] = DBTaskResult.objects.all()
+    assert row.status == "FAILED"
+    assert row.exception_class_path.endswith("DoesNotExist")

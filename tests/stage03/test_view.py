@@ -1,0 +1,68 @@
+"""Stage 3: the form's notification is remembered, and the admin shows it."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from testimonials.models import Testimonial
+from testimonials.tasks import enqueue_notification
+
+URL = "/testimonials/new/"
+TASK_PATH = "testimonials.tasks.notify_staff_about_testimonial"
+CHANGELIST = "/admin/testimonials/testimonial/"
+
+
+@pytest.fixture
+def member(db):
+    return get_user_model().objects.create_user("member", "member@example.com")
+
+
+def test_an_invalid_form_enqueues_nothing(
+    client, member, django_capture_on_commit_callbacks
+):
+    client.force_login(member)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(URL, {"title": "", "text": "Thanks"})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert callbacks == []
+    assert not Testimonial.objects.exists()
+    assert not DBTaskResult.objects.exists()
+
+
+def test_a_valid_form_remembers_its_notification(
+    client, member, django_capture_on_commit_callbacks
+):
+    client.force_login(member)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(URL, {"title": "Kind", "text": "Thanks"})
+    assert response.status_code == 302
+    assert len(callbacks) == 1
+
+    testimonial = Testimonial.objects.get()
+    [row] = DBTaskResult.objects.all()
+    assert row.task_path == TASK_PATH
+    assert row.args_kwargs == {"args": [testimonial.pk], "kwargs": {"attempt": 1}}
+    assert testimonial.notification_id == str(row.id)
+    result = testimonial.notification_result()
+    assert result.id == testimonial.notification_id
+    assert result.status == TaskResultStatus.READY
+
+
+def test_the_admin_lists_the_notification_state(admin_client, member):
+    never = Testimonial.objects.create(author=member, title="Never", text="x")
+    assert never.notification_result() is None
+    queued = Testimonial.objects.create(author=member, title="Queued", text="x")
+    enqueue_notification(queued.pk)
+
+    page = admin_client.get(CHANGELIST).content.decode()
+    assert "Staff notification" in page
+    assert page.count("Waiting") == 1
+
+    # Once old results are deleted, the id leads nowhere: no result, no error.
+    DBTaskResult.objects.all().delete()
+    queued.refresh_from_db()
+    assert queued.notification_id
+    assert queued.notification_result() is None
+    assert admin_client.get(CHANGELIST).status_code == 200
