@@ -18,5 +18,5 @@ class TestimonialAdmin(admin.ModelAdmin):
         if result.status == TaskResultStatus.SUCCESSFUL:
             return f"Sent to {result.return_value} staff"
         if result.status == TaskResultStatus.FAILED:
-            return f"Failed: {result.errors[-1].exception_class.__name__}"
+            return f"Failed: {result.errors[-1].exception_class_path.rsplit('.')[-1]}"
         return "Waiting"
