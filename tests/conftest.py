@@ -37,16 +37,27 @@ def pytest_collection_modifyitems(config, items):
     from proof.paths import needs_newer_django
 
     kept, dropped = [], []
+    numbers = set()
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        number = callspec.params.get("number") if callspec else None
-        (dropped if number and needs_newer_django(number) else kept).append(item)
+        number = part_of(item)
+        if number and needs_newer_django(number):
+            dropped.append(item)
+            numbers.add(number)
+        else:
+            kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
-        config.stash[DESELECTED_PARTS] = sorted(
-            {item.callspec.params["number"] for item in dropped}
-        )
+        config.stash[DESELECTED_PARTS] = sorted(numbers)
+
+
+def part_of(item):
+    """The part a test proves: its `number` parameter or its part marker."""
+    callspec = getattr(item, "callspec", None)
+    if callspec and "number" in callspec.params:
+        return callspec.params["number"]
+    marker = item.get_closest_marker("part")
+    return marker.args[0] if marker else None
 
 
 def pytest_terminal_summary(terminalreporter, config):

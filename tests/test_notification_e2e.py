@@ -21,6 +21,8 @@ from proof.paths import stage_dir
 from proof.reader import READER_PASSWORD, Browser
 from proof.replay import free_port
 
+pytestmark = pytest.mark.part(2)
+
 SETTINGS = '''
 from mysite.settings import *  # noqa: F403
 
