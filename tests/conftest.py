@@ -15,6 +15,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+from proof.audit import AUDIT_REPORT  # noqa: E402
+
 _STAGE = os.environ.get("PROOF_STAGE")
 if _STAGE:
     collect_ignore_glob = ["test_*.py", "checker/*"] + [
@@ -22,6 +24,14 @@ if _STAGE:
     ]
 else:
     collect_ignore_glob = ["stage[0-9][0-9]/*"]
+
+
+if _STAGE:
+
+    @pytest.fixture(autouse=True)
+    def fast_password_hashing(settings):
+        """Hash test users' passwords fast: Django's default is slow on purpose."""
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +87,6 @@ def pytest_terminal_summary(terminalreporter, config):
         )
 
 
-AUDIT_REPORT = pytest.StashKey[list]()
 DESELECTED_PARTS = pytest.StashKey[list]()
 
 

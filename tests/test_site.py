@@ -10,8 +10,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import AUDIT_REPORT
-from proof.audit import problems_of
+from proof.audit import AUDIT_REPORT, problems_of
 from proof.blocks import ACTION, KINDS, blocks_of, part_docnames
 from proof.paths import part_numbers, stage_dir, staged_parts
 

@@ -14,7 +14,11 @@ import configparser
 import json
 import tomllib
 
+import pytest
 import yaml
+
+# Where test_site.py leaves the per-part counts for the run's summary.
+AUDIT_REPORT = pytest.StashKey[list]()
 
 
 def problems_of(block, part):
