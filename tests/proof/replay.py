@@ -52,6 +52,8 @@ import doctest
 COMMAND_TIMEOUT = 180
 SETTLE_TIMEOUT = 60
 QUIET_PERIOD = 1.0
+# Django's StatReloader checks files once a second; give it two.
+RELOADER_TICK = 2.0
 
 
 class ReplayError(AssertionError):
@@ -333,6 +335,22 @@ class Replay:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         self.log(f"# {block.place}: the reader edits {relative}")
+        self.let_reloaders_notice()
+
+    def let_reloaders_notice(self):
+        """Give running commands the moment a reader needs between steps.
+
+        A worker or server started by the page runs under Django's
+        autoreloader, which looks for changed files every second. A reader
+        who saves a file and turns to the next step gives it that second;
+        the replay waits as long, then until the commands' output settles.
+        """
+        running = [b for b in self.backgrounds.values() if b.process.poll() is None]
+        if not running:
+            return
+        time.sleep(RELOADER_TICK)
+        for background in running:
+            background.settle([])
 
     def do_pycon(self, block):
         if self.shell is None:
