@@ -7,18 +7,12 @@ temporary folder, waits for the home page and a part page, and stops it.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 
 from proof.paths import ROOT
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from proof.processes import free_port
 
 
 def fetch(url):

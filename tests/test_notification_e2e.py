@@ -7,8 +7,6 @@ writes email to files (Django's filebased backend) so the test can read
 what the staff would receive.
 """
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from proof.paths import stage_dir
+from proof.processes import clean_env, copy_stage, free_port
 from proof.reader import READER_PASSWORD, Browser
-from proof.replay import free_port
 
 pytestmark = pytest.mark.part(2)
 
@@ -37,22 +34,16 @@ MAILERS = {{
 
 @pytest.fixture
 def project(tmp_path):
-    folder = tmp_path / "community"
-    shutil.copytree(
-        stage_dir(2), folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3")
-    )
+    folder = copy_stage(2, tmp_path / "community")
     (folder / "e2e_settings.py").write_text(SETTINGS.format(outbox=str(tmp_path / "outbox")))
     return folder
 
 
 def env():
-    variables = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    variables.update(
+    return clean_env(
         DJANGO_SETTINGS_MODULE="e2e_settings",
         DJANGO_SUPERUSER_PASSWORD=READER_PASSWORD,
-        PYTHONUNBUFFERED="1",
     )
-    return variables
 
 
 def manage(project, *args):

@@ -12,21 +12,17 @@ import sys
 
 import pytest
 
-from proof.paths import ROOT, stage_dir, staged_parts
+from proof.paths import stage_dir, staged_parts
+from proof.processes import clean_env
 
 HERE = os.path.dirname(__file__)
 
 
 def run_in_stage(number, *args, env=None):
-    environment = {
-        key: value for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "PYTEST_"))
-    }
-    environment.update(env or {})
     return subprocess.run(
         [sys.executable, *args],
         cwd=stage_dir(number),
-        env=environment,
+        env=clean_env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=300,

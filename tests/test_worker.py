@@ -10,7 +10,6 @@ add a module with one to their copy of the project (never to the stage).
 """
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -19,7 +18,7 @@ import time
 
 import pytest
 
-from proof.paths import stage_dir
+from proof.processes import clean_env, copy_stage
 
 TABLE = "django_tasks_database_dbtaskresult"
 
@@ -36,18 +35,9 @@ def sleep_then_return(seconds):
 '''
 
 
-def environment():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 @pytest.fixture
 def project(tmp_path):
-    folder = tmp_path / "community"
-    shutil.copytree(
-        stage_dir(1), folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3")
-    )
+    folder = copy_stage(1, tmp_path / "community")
     (folder / "testimonials" / "proof_slow.py").write_text(SLOW_TASK)
     done = manage(folder, "migrate", "--verbosity", "0")
     assert done.returncode == 0, done.stderr
@@ -57,7 +47,7 @@ def project(tmp_path):
 def manage(project, *args):
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=project, env=environment(), capture_output=True, text=True, timeout=120,
+        cwd=project, env=clean_env(), capture_output=True, text=True, timeout=120,
     )
 
 
@@ -91,7 +81,7 @@ def start_worker(project, *options):
     return subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--interval", "0.2",
          "--no-startup-delay", *(options or ["--no-reload"])],
-        cwd=project, env=environment(), text=True,
+        cwd=project, env=clean_env(), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,
     )

@@ -30,9 +30,7 @@ At the end, the project folder must hold exactly the files of stage NN.
 """
 
 import os
-import re
 import shlex
-import socket
 import shutil
 import signal
 import subprocess
@@ -44,8 +42,9 @@ from pathlib import Path
 from .changes import normalize_generated
 from .normalize import normalize
 from .paths import PROJECT_DIR_NAME, VENV_BIN, stage_dir, stage_files, where
+from .processes import clean_env, copy_stage, free_port
 from .reader import READER_PASSWORD, Reader, load_action
-from .session import FLAGS, Shell, check_example, examples
+from .session import Shell, check_example, examples
 
 import doctest
 
@@ -189,10 +188,7 @@ def is_long_running(argv):
     return argv[:3] == ["python", "-m", "aiosmtpd"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+
 
 
 class Replay:
@@ -209,26 +205,18 @@ class Replay:
         # which is how a writer collects the real output of a new page.
         self.keep_going = bool(os.environ.get("PROOF_KEEP_GOING"))
         self.failures = []
-        self.env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("DJANGO_", "PYTEST_", "VIRTUAL_ENV"))
-        }
-        self.env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-        # A terminal shows each line as it is written; a pipe would buffer.
-        self.env["PYTHONUNBUFFERED"] = "1"
-        self.env["PYTHONDONTWRITEBYTECODE"] = "1"
+        self.env = clean_env(
+            PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            # No __pycache__ folders in the reader's project.
+            PYTHONDONTWRITEBYTECODE="1",
+        )
         if part == 1:
             # The page creates the project wherever it likes; see `project`.
             self._project = None
             self.cwd = self.workdir
         else:
             self._project = self.workdir / PROJECT_DIR_NAME
-            shutil.copytree(
-                stage_dir(part - 1),
-                self._project,
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.sqlite3", "media"),
-            )
+            copy_stage(part - 1, self._project)
             self.cwd = self.project
             # The reader's database already has the previous parts'
             # migrations: apply them quietly, as setup the page doesn't show.

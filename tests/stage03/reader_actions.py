@@ -1,6 +1,5 @@
 """What the reader has and does in part 3 (see proof/reader.py)."""
 
-import os
 import subprocess
 
 from proof.reader import READER_PASSWORD

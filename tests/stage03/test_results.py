@@ -5,7 +5,6 @@ real SMTP connections: to a closed local port for failures, and to an
 aiosmtpd server started by the test for successes.
 """
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -16,16 +15,10 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from proof.processes import free_port as closed_port
 from testimonials import tasks
 from testimonials.admin import TestimonialAdmin
 from testimonials.models import Testimonial
-
-
-def closed_port():
-    """A local port nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def smtp_to(port):
