@@ -11,6 +11,7 @@ reader sees (a message, a form error), so the prose is checked too.
 import html
 import importlib.util
 import re
+import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -55,14 +56,23 @@ class Browser:
     def get(self, path):
         return self._open(self.base_url + path)
 
-    def submit(self, path, data):
-        """Load the form at *path*, then post *data* to it, as a click would."""
+    def submit(self, path, data, action=None):
+        """Load the form at *path*, then post *data* to it, as a click would.
+
+        *action* is the URL the form posts to, when it isn't *path* itself;
+        the page must show a form with that action.
+        """
         form = self.get(path)
         token = _CSRF.search(form.text)
         if token is None:
             raise AssertionError(f"{path} shows no form with a CSRF token")
+        target = form.url
+        if action is not None:
+            if f'action="{action}"' not in form.text:
+                raise AssertionError(f"{path} shows no form that posts to {action}")
+            target = self.base_url + action
         body = urllib.parse.urlencode({"csrfmiddlewaretoken": token.group(1), **data})
-        request = urllib.request.Request(form.url, data=body.encode(), method="POST")
+        request = urllib.request.Request(target, data=body.encode(), method="POST")
         return self._open(request)
 
     def log_in(self, username, password=READER_PASSWORD):
@@ -90,6 +100,16 @@ class Reader:
         if self._browser is None:
             self._browser = Browser(self.replay.server_url())
         return self._browser
+
+    def create_admin(self):
+        """Create the staff account `admin` that part 2 has the reader make."""
+        subprocess.run(
+            ["python", "manage.py", "createsuperuser", "--noinput",
+             "--username", "admin", "--email", "admin@example.com"],
+            cwd=self.project,
+            env={**self.replay.env, "DJANGO_SUPERUSER_PASSWORD": READER_PASSWORD},
+            check=True, capture_output=True, timeout=60,
+        )
 
 
 def load_action(part, name):

@@ -178,6 +178,20 @@ class Background:
         return self.process.returncode
 
 
+def reloads(argv):
+    """Whether a command restarts itself when a file of the project changes.
+
+    runserver and db_worker do, under Django's autoreloader, unless told
+    not to (with DEBUG on, the tutorial's setting).
+    """
+    return (
+        argv[:2] == ["python", "manage.py"]
+        and argv[2:3] in (["runserver"], ["db_worker"])
+        and "--noreload" not in argv
+        and "--no-reload" not in argv
+    )
+
+
 def is_long_running(argv):
     if argv[:2] == ["python", "manage.py"] and len(argv) > 2:
         if argv[2] == "runserver":
@@ -333,7 +347,10 @@ class Replay:
         who saves a file and turns to the next step gives it that second;
         the replay waits as long, then until the commands' output settles.
         """
-        running = [b for b in self.backgrounds.values() if b.process.poll() is None]
+        running = [
+            b for b in self.backgrounds.values()
+            if b.process.poll() is None and reloads(shlex.split(b.command))
+        ]
         if not running:
             return
         time.sleep(RELOADER_TICK)

@@ -1,19 +1,9 @@
 """What the reader has and does in part 3 (see proof/reader.py)."""
 
-import subprocess
-
-from proof.reader import READER_PASSWORD
-
 
 def before_part(reader):
     """The reader's database holds the staff account created in part 2."""
-    subprocess.run(
-        ["python", "manage.py", "createsuperuser", "--noinput",
-         "--username", "admin", "--email", "admin@example.com"],
-        cwd=reader.project,
-        env={**reader.replay.env, "DJANGO_SUPERUSER_PASSWORD": READER_PASSWORD},
-        check=True, capture_output=True, timeout=60,
-    )
+    reader.create_admin()
 
 
 def admin_shows_the_notifications(reader):
