@@ -125,6 +125,24 @@ def test_replay_interrupt_without_a_running_command_fails(tmp_path):
         Replay(1, [block], tmp_path / "work").do_console(block)
 
 
+def test_replay_fails_when_a_long_running_command_stops_at_once(tmp_path):
+    """A server that cannot start (its port is taken) must not pass unseen."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        block = fake_page(tmp_path, f"$ python -m aiosmtpd -n -l 127.0.0.1:{port}")
+        (tmp_path / "work").mkdir()
+        replay = Replay(1, [block], tmp_path / "work")
+        try:
+            with pytest.raises(ReplayError, match="should keep running, but it stopped"):
+                replay.do_console(block)
+        finally:
+            replay.close()
+
+
 @pytest.fixture(scope="module")
 def shell(tmp_path_factory):
     project = tmp_path_factory.mktemp("shell") / "community"

@@ -487,6 +487,14 @@ class Replay:
             output = background.text()
             self.log(output)
             self.fail(block, step.offset, f"`{step.command}`\n" + _difference(step.expected, output))
+        elif background.process.poll() is not None:
+            output = background.text()
+            self.log(output)
+            self.fail(
+                block, step.offset,
+                f"`{step.command}` should keep running, but it stopped (exit status "
+                f"{background.process.returncode}):\n{_indent(output)}",
+            )
         self.log(background.text())
         background.mark = len(background.text())
 
