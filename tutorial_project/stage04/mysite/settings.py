@@ -159,6 +159,7 @@ TASKS = {
     },
 }
 
+
 # Print the log messages of the testimonials app to the console.
 LOGGING = {
     'version': 1,

@@ -131,8 +131,9 @@ def remind_staff_to_review(testimonial_id):
     review_path = reverse(
         "admin:testimonials_testimonial_change", args=[testimonial.pk]
     )
+    title = " ".join(testimonial.title.split())  # a subject is one line
     send_mail(
-        subject=f"Still waiting for review: {testimonial.title}",
+        subject=f"Still waiting for review: {title}",
         message=(
             "A testimonial still waits for your review.\n\n"
             f"Review it: {settings.SITE_URL}{review_path}\n"
@@ -210,7 +211,10 @@ def send_digest_batch(member_ids, testimonial_ids):
 
 
 def digest_progress(digest_id):
-    """(batches finished, batches in all) of a digest; None before it runs."""
+    """(batches finished, batches in all) of a digest; None until it succeeded.
+
+    A batch counts as finished whether it succeeded or failed.
+    """
     digest = send_digest.get_result(digest_id)
     if digest.status != TaskResultStatus.SUCCESSFUL:
         return None
