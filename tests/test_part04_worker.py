@@ -1,0 +1,299 @@
+"""Part 4 with real workers: queues, priorities, start times, the long job.
+
+Each test works on a copy of stage 4 with a file SQLite database, enqueues
+from ``manage.py shell`` and runs ``manage.py db_worker`` in processes of
+its own, as the reader does. Email goes over SMTP, as in the stage, to an
+aiosmtpd server this test starts; the copy's settings module only changes
+the port. Result rows are read from the SQLite file.
+"""
+
+import math
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from email import message_from_bytes
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from proof.processes import clean_env, copy_stage, free_port
+
+pytestmark = pytest.mark.part(4)
+
+TABLE = "django_tasks_database_dbtaskresult"
+
+SETTINGS = '''
+from mysite.settings import *  # noqa: F403
+
+MAILERS = {{
+    "default": {{
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {{"host": "127.0.0.1", "port": {port}, "timeout": 10}},
+    }},
+}}
+'''
+
+# The stage has no coroutine task: the async test adds this module to its
+# copy of the project, never to the stage.
+ASYNC_TASK = '''
+from django.tasks import task
+
+from .models import Testimonial
+
+
+@task
+async def count_titles_with(word):
+    return await Testimonial.objects.filter(title__icontains=word).acount()
+'''
+
+# A staff account, a member and their pending testimonial, in the shell.
+PEOPLE = """
+from django.contrib.auth.models import User
+from testimonials.models import Testimonial
+User.objects.create_superuser("admin", "admin@example.com")
+member = User.objects.create_user("member", "member@example.com")
+testimonial = Testimonial.objects.create(author=member, title="Kind folks", text="Thanks")
+"""
+
+
+class Inbox:
+    """What the SMTP server received: one envelope per message."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def subjects(self):
+        return [message_from_bytes(e.content)["Subject"] for e in self.envelopes]
+
+
+@pytest.fixture
+def inbox():
+    received = Inbox()
+    received.port = free_port()
+    controller = Controller(received, hostname="127.0.0.1", port=received.port)
+    controller.start()
+    yield received
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """Stage 4, migrated once; each test works on a copy of this copy."""
+    folder = copy_stage(4, tmp_path_factory.mktemp("stage04") / "community")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=folder, env=clean_env(), capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return folder
+
+
+@pytest.fixture
+def project(migrated, tmp_path, inbox):
+    folder = shutil.copytree(migrated, tmp_path / "community")
+    (folder / "part04_settings.py").write_text(SETTINGS.format(port=inbox.port))
+    return folder
+
+
+def manage(project, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=project, env=clean_env(DJANGO_SETTINGS_MODULE="part04_settings"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+    )
+
+
+def shell(project, code):
+    """Run *code* in the project's shell and return what it printed, by line."""
+    done = manage(project, "shell", "--verbosity", "0", "--command", code)
+    assert done.returncode == 0, done.stdout
+    return done.stdout.split("\n")[:-1]
+
+
+def worker(project, *options):
+    """A batch worker, as the reader runs it; returns its output."""
+    done = manage(
+        project, "db_worker", "--batch", "--no-reload", "--no-startup-delay", *options
+    )
+    assert done.returncode == 0, done.stdout
+    return done.stdout
+
+
+def status(project, result_id):
+    with sqlite3.connect(project / "db.sqlite3") as connection:
+        [(value,)] = connection.execute(
+            f"SELECT status FROM {TABLE} WHERE id = ?", (result_id.replace("-", ""),)
+        )
+    return value
+
+
+def test_a_worker_serves_only_the_queues_it_is_given(project, inbox):
+    """The notification waits in "emails" until a worker for "emails" runs.
+
+    A worker started without --queue-name serves "default" only, and one for
+    every queue except "emails" leaves it too; both run the default-queue
+    task next to it, so they did work. --exclude-queues without "*" is an
+    error. Then a worker for "emails" sends the email.
+    """
+    notification, first_count = shell(project, PEOPLE + """
+from testimonials.tasks import count_words, enqueue_notification
+print(enqueue_notification(testimonial.pk).id)
+print(count_words.enqueue("one two").id)
+""")
+
+    output = worker(project)
+    assert "queues=default" in output
+    assert status(project, first_count) == "SUCCESSFUL", output
+    assert status(project, notification) == "READY", output
+
+    [second_count] = shell(
+        project,
+        "from testimonials.tasks import count_words\nprint(count_words.enqueue('three').id)",
+    )
+    output = worker(project, "--queue-name", "*", "--exclude-queues", "emails")
+    assert status(project, second_count) == "SUCCESSFUL", output
+    assert status(project, notification) == "READY", output
+
+    refused = manage(
+        project, "db_worker", "--batch", "--no-reload", "--exclude-queues", "emails"
+    )
+    assert refused.returncode == 1
+    assert (
+        "CommandError: --exclude-queues can only be used with --queue-name=*"
+        in refused.stdout
+    )
+    assert status(project, notification) == "READY"
+    assert inbox.envelopes == []
+
+    output = worker(project, "--queue-name", "emails")
+    assert "queues=emails" in output
+    assert status(project, notification) == "SUCCESSFUL", output
+    [envelope] = inbox.envelopes
+    assert envelope.rcpt_tos == ["admin@example.com"]
+    assert inbox.subjects() == ["New testimonial: Kind folks"]
+
+
+def test_the_notification_overtakes_digest_batches_enqueued_before_it(project, inbox):
+    """Priority 10 beats -10: a worker allowed one task takes the notification,
+    although three digest batches waited in the same queue before it."""
+    *batches, notification = shell(project, PEOPLE + """
+from testimonials.tasks import enqueue_notification, send_digest_batch
+for _ in range(3):
+    print(send_digest_batch.enqueue([member.pk], []).id)
+print(enqueue_notification(testimonial.pk).id)
+""")
+    assert len(batches) == 3
+
+    output = worker(project, "--max-tasks", "1", "--queue-name", "emails")
+    assert "Run maximum tasks (1)" in output
+    assert status(project, notification) == "SUCCESSFUL", output
+    assert [status(project, b) for b in batches] == ["READY"] * 3, output
+    assert inbox.subjects() == ["New testimonial: Kind folks"]
+
+
+def test_a_task_with_run_after_waits_for_its_time(project, inbox):
+    """A reminder due in 4 seconds: a worker before then leaves it READY,
+    a worker after then runs it and the staff get the reminder."""
+    reminder, due = shell(project, PEOPLE + """
+from datetime import timedelta
+from django.utils import timezone
+from testimonials.tasks import remind_staff_to_review
+reminder = remind_staff_to_review.using(
+    run_after=timezone.now() + timedelta(seconds=4)
+).enqueue(testimonial.pk)
+print(reminder.id)
+print(reminder.task.run_after.timestamp())
+""")
+    due = float(due)
+
+    output = worker(project, "--queue-name", "emails")
+    early_by = due - time.time()
+    assert status(project, reminder) == "READY", (
+        f"{output}\n(the worker ended {early_by:.2f} s before the reminder was due)"
+    )
+    assert inbox.envelopes == []
+
+    time.sleep(max(0, due - time.time()) + 0.1)
+    output = worker(project, "--queue-name", "emails")
+    assert status(project, reminder) == "SUCCESSFUL", output
+    [envelope] = inbox.envelopes
+    assert envelope.rcpt_tos == ["admin@example.com"]
+    assert inbox.subjects() == ["Still waiting for review: Kind folks"]
+
+
+MEMBERS = 160  # with admin; in batches of 50, that is 4 batches
+
+
+def test_the_digest_shows_its_progress_and_reaches_every_member_once(project, inbox):
+    """The long job, split: after three tasks, the plan and two batches are
+    done, which digest_progress() reports and the worker's log shows; a
+    second worker sends the rest, one email per batch, each member once."""
+    batches = math.ceil(MEMBERS / 50)
+    [digest] = shell(project, PEOPLE + f"""
+User.objects.bulk_create(
+    User(username=f"member{{n}}", email=f"member{{n}}@example.com")
+    for n in range(1, {MEMBERS - 1})
+)
+User.objects.create_user("gone", "gone@example.com", is_active=False)
+User.objects.create_user("no-email")
+from testimonials.tasks import send_digest
+print(send_digest.enqueue().id)
+""")
+    progress = (
+        "from testimonials.tasks import digest_progress\n"
+        f"print(digest_progress({digest!r}))"
+    )
+    assert shell(project, progress) == ["None"]
+
+    output = worker(project, "--max-tasks", "3", "--queue-name", "*")
+    assert f"Digest {digest}, attempt 1: {MEMBERS} members in {batches} batches" in output
+    assert output.count("Digest sent to 50 members") == 2, output
+    assert "Run maximum tasks (3)" in output
+    assert shell(project, progress) == [f"(2, {batches})"]
+    assert len(inbox.envelopes) == 2
+
+    output = worker(project, "--queue-name", "*")
+    assert shell(project, progress) == [f"({batches}, {batches})"], output
+
+    assert len(inbox.envelopes) == batches
+    received = Counter(address for e in inbox.envelopes for address in e.rcpt_tos)
+    expected = {"admin@example.com", "member@example.com"} | {
+        f"member{n}@example.com" for n in range(1, MEMBERS - 1)
+    }
+    assert len(expected) == MEMBERS
+    assert set(received) == expected
+    assert set(received.values()) == {1}, "someone got the digest twice"
+    for envelope in inbox.envelopes:
+        headers = message_from_bytes(envelope.content)
+        assert headers["Subject"] == "What our members say"
+        assert headers["To"] is None and headers["Cc"] is None and headers["Bcc"] is None
+
+
+def test_the_database_backend_runs_a_coroutine_task(project):
+    """An ``async def`` task, enqueued and run by a batch worker, succeeds
+    with the value its awaited database query returned."""
+    (project / "testimonials" / "proof_async.py").write_text(ASYNC_TASK)
+    [result_id] = shell(project, PEOPLE + """
+Testimonial.objects.create(author=member, title="Kind again", text="x")
+Testimonial.objects.create(author=member, title="Rude", text="x")
+from testimonials.proof_async import count_titles_with
+print(count_titles_with.enqueue("kind").id)
+""")
+
+    output = worker(project)
+    path = "testimonials.proof_async.count_titles_with"
+    finished = f"Task id={result_id} path={path} state=SUCCESSFUL"
+    assert finished in output, output
+    with sqlite3.connect(project / "db.sqlite3") as connection:
+        [(state, value)] = connection.execute(
+            f"SELECT status, return_value FROM {TABLE} WHERE id = ?",
+            (result_id.replace("-", ""),),
+        )
+    assert (state, value) == ("SUCCESSFUL", "2")
