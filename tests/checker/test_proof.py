@@ -27,6 +27,8 @@ from proof.session import Shell, check_example, examples
         ("at 2026-11-23 19:58:01.756997+00:00", "at <timestamp>"),
         ("<function f at 0x7f52d7471440>", "<function f at 0x<address>>"),
         ("worker_id=aV8zosOpGe73eMvtOc5quj8xPTjBxWzX queues", "worker_id=<worker-id> queues"),
+        ("Ran 29 tests in 0.372s", "Ran 29 tests in <seconds>s"),
+        ("30 passed in 1.13s", "30 passed in <seconds>s"),
         ("trailing   \nspaces  ", "trailing\nspaces"),
     ],
 )

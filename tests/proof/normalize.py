@@ -36,6 +36,12 @@ RULES = [
         "0x<address>",
     ),
     (
+        "duration",
+        # How long a test run took: "Ran 29 tests in 0.372s", "in 1.13s".
+        re.compile(r"\bin \d+\.\d+s\b"),
+        "in <seconds>s",
+    ),
+    (
         "worker id",
         # get_random_string(32): letters and digits, at least one of each.
         re.compile(r"\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]{32}\b"),
