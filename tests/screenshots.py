@@ -27,7 +27,6 @@ into a temporary folder and checks every image part 5 shows.
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -39,20 +38,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from proof.paths import ROOT  # noqa: E402
+from proof.chromium import launch  # noqa: E402
 from proof.processes import clean_env, copy_stage, free_port  # noqa: E402
 
 IMAGES = ROOT / "docs" / "tutorial" / "_images"
-CHROMIUM = Path(os.environ.get("PROOF_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--font-render-hinting=none",
-]
 VIEWPORT = {"width": 1600, "height": 900}
 PASSWORD = "screenshots-password"
 
@@ -193,12 +182,8 @@ def running_site(project):
 def chromium():
     from playwright.sync_api import sync_playwright
 
-    if not CHROMIUM.is_file():
-        raise RuntimeError(f"no browser at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright, ["--font-render-hinting=none"])
         try:
             yield browser
         finally:

@@ -25,7 +25,6 @@ As a side effect, a full-page screenshot of part 1 is written to
 import functools
 import http.server
 import io
-import os
 import sys
 import threading
 import zipfile
@@ -43,17 +42,7 @@ try:
 except ImportError:  # the browser tests skip; the link check still runs
     sync_playwright = expect = None
 
-CHROMIUM = Path(os.environ.get("PROOF_CHROMIUM", "/usr/bin/chromium"))
-# Running as root in a container without a GPU or a network needs these.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from proof.chromium import CHROMIUM, launch  # noqa: E402
 SCREENSHOTS = BUILD / "screenshots"
 TIMEOUT_MS = 5000
 
@@ -112,9 +101,7 @@ def browser():
             "apt-get install chromium (or set PROOF_CHROMIUM)"
         )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright)
         yield browser
         browser.close()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import screenshots
+from proof.chromium import CHROMIUM
 from proof.paths import PARTS_DIR, ROOT
 from proof.processes import clean_env
 
@@ -68,8 +69,8 @@ def test_the_page_shows_only_images_the_script_makes():
 
 
 def test_the_script_makes_every_image(tmp_path):
-    if not screenshots.CHROMIUM.is_file():
-        pytest.skip(f"no browser at {screenshots.CHROMIUM}: apt-get install chromium")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no browser at {CHROMIUM}: apt-get install chromium")
     pytest.importorskip("playwright", reason="`make venv` installs playwright")
     out = tmp_path / "images"
     done = subprocess.run(

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import screenshots
+from proof.chromium import CHROMIUM
 from proof.processes import clean_env, copy_stage
 
 pytestmark = pytest.mark.part(5)
@@ -37,8 +38,8 @@ except ImportError:
 def site(tmp_path_factory):
     if playwright is None:
         pytest.skip("playwright is not installed: `make venv` installs it")
-    if not screenshots.CHROMIUM.is_file():
-        pytest.skip(f"no browser at {screenshots.CHROMIUM}: apt-get install chromium")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no browser at {CHROMIUM}: apt-get install chromium")
     with screenshots.smtp_server() as port:
         project = screenshots.prepare(tmp_path_factory.mktemp("part05"), port)
         with screenshots.running_site(project) as url:
