@@ -82,6 +82,10 @@ test: $(STAMP) ## Run the whole proof: build, audit, sessions, commands, stages,
 django-inventory: $(STAMP) ## Rebuild docs/_inventories/django.inv from Django's sdist (offline after the download)
 	$(PY) docs/_inventories/build_django_inventory.py
 
+.PHONY: bench
+bench: $(STAMP) ## Measure how long part 6's tests take with each way of testing tasks
+	$(PY) tests/bench.py
+
 .PHONY: screenshots
 screenshots: $(STAMP) ## Retake part 5's screenshots into docs/tutorial/_images (needs Chromium)
 	$(PY) tests/screenshots.py

@@ -1,0 +1,122 @@
+"""How long stage 6's tests take with each way of testing tasks (`make bench`).
+
+Part 6 tests the same project five ways: calling the task's function, the
+dummy backend, the immediate backend, the recording backend and the real
+database worker. This script measures what each costs. It copies stage 6
+into a temporary folder, and there, in one process with one test database,
+runs each approach's test classes again and again, so that starting Python
+and creating the database don't hide the differences. It prints the time
+per test: the median over the repetitions, and the fastest and slowest.
+The approaches' tests don't all do the same work (the recording backend's
+include a digest to a hundred members), so compare orders of magnitude.
+
+Measurements, never assertions: timings belong here, not in tests.
+
+    .venv/bin/python tests/bench.py [--repeat N]
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from proof.processes import clean_env, copy_stage  # noqa: E402
+
+APPROACHES = [
+    ("the function, with call()", ["testimonials.tests.test_tasks.NotifyStaffTests"]),
+    ("DummyBackend", ["testimonials.tests.test_tasks.SubmitWithDummyBackendTests"]),
+    ("ImmediateBackend", ["testimonials.tests.test_tasks.NotifyWithImmediateBackendTests"]),
+    (
+        "RecordingBackend",
+        ["testimonials.tests.test_recording.SubmitTests",
+         "testimonials.tests.test_recording.DigestTests"],
+    ),
+    ("database backend + db_worker", ["testimonials.tests.test_worker.DatabaseWorkerTests"]),
+]
+
+# Runs inside the copy of the stage: one test database, each approach's
+# classes loaded afresh and run `repeat` times.
+DRIVER = '''
+import json, os, statistics, sys, time, unittest
+sys.argv = ["bench", "test"]  # the settings' TESTING flag: quiet logs
+os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
+import django
+django.setup()
+from django.test.runner import DiscoverRunner
+from django.test.utils import setup_test_environment, teardown_test_environment
+
+approaches, repeat = json.loads(os.environ["BENCH_PLAN"])
+runner = DiscoverRunner(verbosity=0)
+setup_test_environment()
+databases = runner.setup_databases()
+rows = []
+try:
+    for name, labels in approaches:
+        per_test = []
+        for _ in range(repeat):
+            suite = unittest.TestSuite(
+                unittest.defaultTestLoader.loadTestsFromName(label) for label in labels
+            )
+            count = suite.countTestCases()
+            result = unittest.TestResult()
+            start = time.perf_counter()
+            suite.run(result)
+            elapsed = time.perf_counter() - start
+            if not result.wasSuccessful():
+                raise SystemExit(f"{name}: tests failed: {result.failures + result.errors}")
+            per_test.append(elapsed / count)
+        rows.append([name, count, statistics.median(per_test), min(per_test), max(per_test)])
+finally:
+    runner.teardown_databases(databases)
+    teardown_test_environment()
+print(json.dumps(rows))
+'''
+
+
+def measure(repeat):
+    with tempfile.TemporaryDirectory() as folder:
+        project = copy_stage(6, Path(folder) / "community")
+        driver = project / "bench_driver.py"
+        driver.write_text(DRIVER)
+        done = subprocess.run(
+            [sys.executable, driver.name], cwd=project,
+            env=clean_env(BENCH_PLAN=json.dumps([APPROACHES, repeat])),
+            capture_output=True, text=True, timeout=600,
+        )
+    if done.returncode != 0:
+        raise SystemExit(f"the benchmark failed:\n{done.stdout}{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def table(rows, repeat):
+    lines = [
+        f"Stage 6's tests, time per test over {repeat} run(s) of each approach:",
+        "",
+        f"{'approach':<30} {'tests':>5} {'median':>10} {'fastest':>10} {'slowest':>10}",
+    ]
+    for name, count, median, fastest, slowest in rows:
+        lines.append(
+            f"{name:<30} {count:>5} {median * 1000:>8.2f}ms {fastest * 1000:>8.2f}ms "
+            f"{slowest * 1000:>8.2f}ms"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--repeat", type=int, default=20,
+        help="how many times each approach's tests run (default: 20)",
+    )
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be 1 or more")
+    print(table(measure(args.repeat), args.repeat))
+
+
+if __name__ == "__main__":
+    main()
