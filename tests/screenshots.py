@@ -265,12 +265,30 @@ def submit_testimonial(page, base_url):
 
 def open_tasks_of_the_post(page):
     """In the toolbar: History, switch to the POST, then the Tasks panel."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.click("#djdt-HistoryPanel a")
-    row = page.locator("#djdtHistoryRequests > tr", has_text="POST").first
+    # The form's POST, not the login's, which the history lists too.
+    row = (
+        page.locator("#djdtHistoryRequests > tr")
+        .filter(has_text="POST")
+        .filter(has_text="/testimonials/new/")
+        .first
+    )
     row.wait_for()
-    row.locator("button.switchHistory").click()
-    # The toolbar now shows the POST's panels; the Tasks button says how many.
-    page.wait_for_selector("#djdt-TasksPanel small:has-text('2 tasks')")
+    # The toolbar then shows the POST's panels, and the Tasks button says how
+    # many. The toolbar sometimes redraws its history while the click lands,
+    # and the switch shows no counts; a reader clicks Switch again.
+    for attempt in range(3):
+        row.locator("button.switchHistory").click()
+        try:
+            page.wait_for_selector(
+                "#djdt-TasksPanel small:has-text('2 tasks')", timeout=5000
+            )
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     page.click("#djdt-TasksPanel a")
     panel = page.locator("#TasksPanel")
     panel.locator("table").wait_for()
