@@ -27,6 +27,15 @@ disappear from the stage folder change no dependency: an ``env-get-outdated``
 handler compares a fresh archive with the digest stored when the page was
 read, and has the page read again when they differ.
 
+From part 2 on (whenever the folder of the stage before exists), the box
+also offers that part's changes: ``partNN.patch``, made by ``stagediff.py``
+from the two stage folders and downloaded the way the zip is, and a page,
+``partNN-changes.html`` next to the part's page, with a diff per file. The
+page is not a document: ``html-collect-pages`` writes it from the stage
+folders on every HTML build, and other builders show the link's words only.
+The patch is a dependency like the zip: files of either stage, and the
+patch's digest, decide whether the page is read again.
+
 Configuration: ``stages_dir`` (the folder holding ``stageNN/``; relative paths
 are relative to the configuration directory) and ``stages_archive_folder``
 (the top-level folder inside the archives, ``"community"``).
@@ -34,8 +43,10 @@ are relative to the configuration directory) and ``stages_archive_folder``
 
 import fnmatch
 import hashlib
+import html
 import io
 import os
+import posixpath
 import re
 import stat
 import tempfile
@@ -46,11 +57,15 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
 
+import stagediff
+
 MIGRATE = "python manage.py migrate"
 
-__version__ = "1.0"
+__version__ = "1.1"
 
-# Folders and files the archives leave out, wherever they are in a stage.
+# Folders and files the archives and patches leave out, wherever they are in
+# a stage: the one definition of generated noise, which the proof
+# (tests/proof/paths.py) uses too.
 EXCLUDED_DIRS = frozenset(
     {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "media"}
 )
@@ -61,6 +76,7 @@ EXCLUDED_FILES = (
     "*.sqlite3-journal",
     "*.sqlite3-wal",
     "*.sqlite3-shm",
+    "*.zip",
     ".DS_Store",
 )
 
@@ -197,28 +213,42 @@ class StageDirective(SphinxDirective):
         docname = self.env.docname
         for name in stage_files(stage_dir):
             self.env.note_dependency(stage_dir / name)
-        stages = self.env.stages_used = getattr(self.env, "stages_used", {})
-        stages.setdefault(docname, {})[stage] = {
+        used = {
             "stage_dir": str(stage_dir),
             "archive": str(archive),
             "folder": folder,
             "digest": _digest(data),
         }
+        number = int(argument)
+        previous_dir = stages_dir / f"stage{number - 1:02d}"
+        if previous_dir.is_dir():
+            try:
+                patch_data = stagediff.build_patch(previous_dir, stage_dir)
+            except stagediff.PatchError as error:
+                raise self.error(str(error)) from None
+            patch = Path(self.env.doctreedir, "stages", f"part{number:02d}.patch")
+            write_if_changed(patch, patch_data)
+            for name in stage_files(previous_dir):
+                self.env.note_dependency(previous_dir / name)
+            changes_page = posixpath.join(
+                posixpath.dirname(docname), f"part{number:02d}-changes"
+            )
+            if changes_page in self.env.found_docs:
+                raise self.error(
+                    f"The page {changes_page} exists, so the changes of this "
+                    f"part need another name."
+                )
+            used.update(
+                part=number,
+                previous_dir=str(previous_dir),
+                patch=str(patch),
+                patch_digest=_digest(patch_data),
+                changes_page=changes_page,
+            )
+        stages = self.env.stages_used = getattr(self.env, "stages_used", {})
+        stages.setdefault(docname, {})[stage] = used
 
-        # The download link, relative to the page's folder as :download:
-        # targets are.
-        page_dir = self.env.doc2path(docname).parent
-        target = Path(os.path.relpath(archive, page_dir)).as_posix()
-        link = addnodes.download_reference(
-            "",
-            "",
-            nodes.literal(f"{stage}.zip", f"{stage}.zip"),
-            reftarget=target,
-            refdoc=docname,
-            refexplicit=True,
-            refdomain="",
-            reftype="download",
-        )
+        link = self.download(archive)
         shown = f"{stages_dir.name}/{stage}/"
 
         box = nodes.admonition("", classes=["stage-box"])
@@ -239,12 +269,61 @@ class StageDirective(SphinxDirective):
         second += link
         second += nodes.Text(": it unpacks to a ")
         second += nodes.literal(f"{folder}/", f"{folder}/")
-        second += nodes.Text(" folder without a database: create one with ")
+        second += nodes.Text(
+            " folder without a database. To start the next part from it, set "
+            "it up as “Start from a later part”, in part 0, shows: it creates "
+            "the database with "
+        )
         second += nodes.literal(MIGRATE, MIGRATE)
-        second += nodes.Text(" before you use it.")
+        second += nodes.Text(", among other steps.")
         box += first
         box += second
+        if "patch" in used:
+            box += self.changes_paragraph(used, folder)
         return [box]
+
+    def download(self, path):
+        """A ``:download:`` link to *path*, shown as its file name."""
+        # Relative to the page's folder, as :download: targets are.
+        page_dir = self.env.doc2path(self.env.docname).parent
+        target = Path(os.path.relpath(path, page_dir)).as_posix()
+        name = Path(path).name
+        return addnodes.download_reference(
+            "",
+            "",
+            nodes.literal(name, name),
+            reftarget=target,
+            refdoc=self.env.docname,
+            refexplicit=True,
+            refdomain="",
+            reftype="download",
+        )
+
+    def changes_paragraph(self, used, folder):
+        number = used["part"]
+        previous = Path(used["previous_dir"]).name
+        patch_name = Path(used["patch"]).name
+        page_link = nodes.reference(
+            "", f"Changes in part {number}", internal=True,
+            classes=["stage-changes-link"],
+        )
+        page_link["stage_changes_page"] = used["changes_page"]
+        paragraph = nodes.paragraph()
+        paragraph += nodes.Text("To see what this part changed, file by file, read ")
+        paragraph += page_link
+        paragraph += nodes.Text(", or download the patch ")
+        paragraph += self.download(used["patch"])
+        paragraph += nodes.Text(". Save it next to the ")
+        paragraph += nodes.literal(f"{folder}/", f"{folder}/")
+        paragraph += nodes.Text(" folder of ")
+        paragraph += nodes.literal(f"{previous}.zip", f"{previous}.zip")
+        paragraph += nodes.Text(" and run ")
+        git, patch = f"git apply ../{patch_name}", f"patch -p1 < ../{patch_name}"
+        paragraph += nodes.literal(git, git)
+        paragraph += nodes.Text(" (or ")
+        paragraph += nodes.literal(patch, patch)
+        paragraph += nodes.Text(") inside that folder: it becomes this stage.")
+        return paragraph
 
 
 def purge_doc(app, env, docname):
@@ -266,13 +345,202 @@ def outdated_by_stage(app, env, added, changed, removed):
         if docname in removed or docname in changed:
             continue
         for stage in stages.values():
-            stage_dir = Path(stage["stage_dir"])
-            if not stage_dir.is_dir() or _digest(
-                build_archive(stage_dir, stage["folder"])
-            ) != stage["digest"]:
+            if _stage_changed(stage):
                 stale.append(docname)
                 break
     return stale
+
+
+def _stage_changed(stage):
+    stage_dir = Path(stage["stage_dir"])
+    if not stage_dir.is_dir():
+        return True
+    if _digest(build_archive(stage_dir, stage["folder"])) != stage["digest"]:
+        return True
+    previous_dir = stage_dir.parent / f"stage{int(stage_dir.name[5:]) - 1:02d}"
+    if "patch" not in stage:
+        return previous_dir.is_dir()  # a part that gains an earlier stage
+    if not previous_dir.is_dir():
+        return True
+    try:
+        patch = stagediff.build_patch(previous_dir, stage_dir)
+    except stagediff.PatchError:
+        return True  # reading the page again reports it
+    return _digest(patch) != stage["patch_digest"]
+
+
+# -- The changes pages ---------------------------------------------------------
+
+
+def link_changes_pages(app, doctree, docname):
+    """Point each "Changes in part NN" link at its page, or drop the link.
+
+    The pages exist in HTML output only; other builders get the words.
+    """
+    html_output = getattr(app.builder, "format", "") == "html"
+    for node in list(doctree.findall(nodes.reference)):
+        if "stage_changes_page" not in node:
+            continue
+        if html_output:
+            node["refuri"] = app.builder.get_relative_uri(
+                docname, node["stage_changes_page"]
+            )
+        else:
+            node.replace_self(nodes.Text(node.astext()))
+
+
+_STATUS = {
+    "added": "new file",
+    "deleted": "deleted file",
+    "changed": "changed",
+    "mode": "permissions changed",
+}
+_LINE_TAGS = {"+": ("ins", "added"), "-": ("del", "deleted"), " ": ("span", "context")}
+
+
+def _anchor(path):
+    return "file-" + re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+
+
+def _diff_html(change):
+    """A file's hunks as lines in a ``pre``: ``ins``, ``del`` and context."""
+    rows = []
+    for hunk in change.hunks:
+        for line in hunk.removesuffix("\n").split("\n"):
+            if line.startswith("@@"):
+                tag, kind = "span", "hunk"
+            elif line.startswith("\\"):
+                tag, kind = "span", "note"
+            else:
+                tag, kind = _LINE_TAGS[line[0]]
+            rows.append(
+                f'<{tag} class="stage-diff-line {kind}">{html.escape(line)}</{tag}>'
+            )
+    return "".join(rows)
+
+
+def _code(text, extra=""):
+    """Inline code, marked up as docutils marks up a ``literal``."""
+    classes = f"{extra} docutils literal notranslate".strip()
+    return f'<code class="{classes}">{html.escape(text)}</code>'
+
+
+def changes_body(used, changes, patch_href, part_title, part_href, folder):
+    """The HTML of a part's changes page."""
+    number = used["part"]
+    previous = Path(used["previous_dir"]).name
+    current = Path(used["stage_dir"]).name
+    patch_name = Path(used["patch"]).name
+    esc = html.escape
+    title = f"Changes in part {number}"
+    out = [
+        f'<section class="stage-changes" id="changes-in-part-{number}">',
+        f'<h1>{esc(title)}<a class="headerlink" href="#changes-in-part-{number}"'
+        f' title="Link to this heading">#</a></h1>',
+        f'<p>What <a class="reference internal" href="{esc(part_href)}">'
+        f"{esc(part_title)}</a> changes in the project, from "
+        f"{_code(previous + '/')} to {_code(current + '/')}: a line that starts "
+        f"with {_code('+')} is new, a line that starts with {_code('-')} goes "
+        f"away, and the other lines show where the change is. A line that "
+        f"starts with {_code('@@')} gives the place of the lines below it: "
+        f"their first line number and count, before the change and after.</p>",
+        f'<p>The same changes as a patch: <a class="reference download internal" '
+        f'download="" href="{esc(patch_href)}">'
+        f"{_code(patch_name, 'xref download')}</a>. Save it next to the "
+        f"{_code(folder + '/')} folder of {_code(previous + '.zip')}; inside "
+        f"that folder, either command turns it into this part's stage:</p>",
+    ]
+    for command in (f"git apply ../{patch_name}", f"patch -p1 < ../{patch_name}"):
+        out.append(
+            '<div class="highlight-console notranslate"><div class="highlight">'
+            f'<pre><span></span><span class="gp">$ </span>{esc(command)}\n</pre>'
+            "</div></div>"
+        )
+    out.append(
+        f"<p>Inside a folder that belongs to a larger Git repository, "
+        f"{_code('git apply')} reads the paths from the top of that "
+        f"repository and skips every file of the patch without an error; "
+        f"use {_code('patch -p1')} there.</p>"
+    )
+    out.append('<nav aria-label="Files"><ul class="stage-changes-files">')
+    for change in changes:
+        out.append(
+            f'<li><a href="#{_anchor(change.path)}">{_code(change.path)}</a>'
+            f" ({_STATUS[change.status]})</li>"
+        )
+    out.append("</ul></nav>")
+    for change in changes:
+        anchor = _anchor(change.path)
+        status = _STATUS[change.status]
+        out.append(f'<section id="{anchor}">')
+        out.append(
+            f'<h2>{_code(change.path)} <span class="stage-change-status">'
+            f"({status})</span>"
+            f'<a class="headerlink" href="#{anchor}" title="Link to this heading">'
+            "#</a></h2>"
+        )
+        if change.old_mode and change.new_mode and change.old_mode != change.new_mode:
+            executable = change.new_mode == "100755"
+            out.append(
+                "<p>The file becomes "
+                + ("executable" if executable else "not executable")
+                + ".</p>"
+            )
+        if change.hunks:
+            out.append(
+                f'<div class="stage-diff" tabindex="0" role="region" '
+                f'aria-label="Changes to {esc(change.path)}"><pre>'
+                f"{_diff_html(change)}</pre></div>"
+            )
+        elif change.status in ("added", "deleted"):
+            out.append("<p>The file is empty.</p>")
+        out.append("</section>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _download_href(app, pagename, path):
+    """The link from *pagename* to the ``_downloads/`` copy of *path*."""
+    for filename, (_, dest) in app.env.dlfiles.items():
+        if Path(app.srcdir, filename).resolve() == Path(path).resolve():
+            return posixpath.relpath(
+                f"_downloads/{dest}", posixpath.dirname(pagename) or "."
+            )
+    return None
+
+
+def collect_changes_pages(app):
+    """A page per part with an earlier stage: that part's changes."""
+    builder = app.builder
+    for docname, stages in sorted(getattr(app.env, "stages_used", {}).items()):
+        for used in stages.values():
+            if "patch" not in used:
+                continue
+            pagename = used["changes_page"]
+            previous_dir, stage_dir = Path(used["previous_dir"]), Path(used["stage_dir"])
+            try:
+                changes = stagediff.file_changes(previous_dir, stage_dir)
+            except (OSError, stagediff.PatchError):
+                continue  # the page's directive reports it when read again
+            patch_href = _download_href(app, pagename, used["patch"])
+            title = app.env.titles[docname].astext()
+            body = changes_body(
+                used,
+                changes,
+                patch_href,
+                title,
+                builder.get_relative_uri(pagename, docname),
+                used["folder"],
+            )
+            context = {
+                "title": f"Changes in part {used['part']}",
+                "body": body,
+                "parents": [
+                    {"link": builder.get_relative_uri(pagename, docname),
+                     "title": title}
+                ],
+            }
+            yield pagename, context, "page.html"
 
 
 def setup(app):
@@ -283,6 +551,8 @@ def setup(app):
     app.connect("env-purge-doc", purge_doc)
     app.connect("env-merge-info", merge_info)
     app.connect("env-get-outdated", outdated_by_stage)
+    app.connect("doctree-resolved", link_changes_pages)
+    app.connect("html-collect-pages", collect_changes_pages)
     return {
         "version": __version__,
         "parallel_read_safe": True,

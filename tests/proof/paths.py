@@ -17,9 +17,12 @@ REQUIREMENTS = ROOT / "requirements.txt"
 # contents at the end of each part.
 PROJECT_DIR_NAME = "community"
 
-# Generated files that are never part of a stage.
-NOISE_DIRS = {"__pycache__", ".pytest_cache", "media"}
-NOISE_SUFFIXES = (".pyc", ".pyo", ".sqlite3", ".sqlite3-journal", ".zip")
+# Generated files that are never part of a stage: one definition, the one
+# the site's downloads use (docs/_ext/stages.py).
+sys.path.insert(0, str(DOCS / "_ext"))
+from stages import EXCLUDED_DIRS as NOISE_DIRS  # noqa: E402, F401
+from stages import EXCLUDED_FILES as NOISE_FILES  # noqa: E402, F401
+from stages import stage_files as _stage_files  # noqa: E402
 
 PART_DOC = re.compile(r"^tutorial/part(\d\d)$")
 
@@ -47,15 +50,8 @@ def staged_parts():
 
 
 def stage_files(folder):
-    """Relative paths of a stage's files, generated noise left out."""
-    folder = Path(folder)
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in NOISE_DIRS)
-        for name in sorted(filenames):
-            if not name.endswith(NOISE_SUFFIXES):
-                found.append((Path(dirpath) / name).relative_to(folder))
-    return found
+    """Relative paths of a stage's files, generated noise left out, sorted."""
+    return [Path(name) for name in _stage_files(folder)]
 
 
 def where(path, line=None):
