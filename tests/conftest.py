@@ -34,6 +34,22 @@ if _STAGE:
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def pytest_configure(config):
+    """Mark this run's processes, and end them with it (see proof.processes).
+
+    From here on SIGTERM stops the run as Ctrl+C does, with cleanup.
+    """
+    from proof.processes import install
+
+    install()
+
+
+def pytest_unconfigure(config):
+    from proof.processes import sweep
+
+    sweep()
+
+
 @pytest.fixture(scope="session")
 def site():
     """The site, built once per run exactly as `make html` builds it."""

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from proof.paths import ROOT  # noqa: E402
 from proof.chromium import launch  # noqa: E402
-from proof.processes import clean_env, copy_stage, free_port  # noqa: E402
+from proof.processes import clean_env, copy_stage, free_port, spawn  # noqa: E402
 
 IMAGES = ROOT / "docs" / "tutorial" / "_images"
 VIEWPORT = {"width": 1600, "height": 900}
@@ -146,7 +146,7 @@ def prepare(folder, smtp_port):
 def running_site(project):
     """``runserver`` on a free port, without the autoreloader."""
     port = free_port()
-    server = subprocess.Popen(
+    server = spawn(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=project,
         env=clean_env(DJANGO_SETTINGS_MODULE="screenshot_settings"),

@@ -12,7 +12,7 @@ import time
 import urllib.request
 
 from proof.paths import ROOT
-from proof.processes import free_port
+from proof.processes import free_port, spawn
 
 
 def fetch(url):
@@ -22,7 +22,7 @@ def fetch(url):
 
 def test_livehtml_serves_the_site(tmp_path):
     port = free_port()
-    server = subprocess.Popen(
+    server = spawn(
         [shutil.which("make"), "-s", "livehtml", f"PORT={port}", f"BUILD={tmp_path}"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from proof.processes import clean_env, copy_stage, free_port
+from proof.processes import clean_env, copy_stage, free_port, spawn
 from proof.reader import READER_PASSWORD, Browser
 
 pytestmark = pytest.mark.part(2)
@@ -64,7 +64,7 @@ def test_a_posted_testimonial_reaches_the_staff_by_email(project, tmp_path):
            f"User.objects.create_user('member', 'm@example.com', {READER_PASSWORD!r})")
 
     port = free_port()
-    server = subprocess.Popen(
+    server = spawn(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=project, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -29,7 +29,7 @@ import time
 import pytest
 
 import screenshots
-from proof.processes import clean_env, copy_stage
+from proof.processes import clean_env, copy_stage, spawn
 
 pytestmark = pytest.mark.part(5)
 
@@ -179,7 +179,7 @@ def test_the_worker_adds_its_own_handler_only_to_a_logger_without_one(project):
 
 
 def start_worker(project, *options):
-    return subprocess.Popen(
+    return spawn(
         [sys.executable, "manage.py", "db_worker", "--no-startup-delay", *options],
         cwd=project, env=clean_env(DJANGO_SETTINGS_MODULE="screenshot_settings"),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

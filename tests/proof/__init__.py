@@ -4,7 +4,11 @@
 - ``sphinx_build``: one build of the site per test run, warnings collected.
 - ``blocks``: every code block of the built pages, with file and line.
 - ``normalize``: the placeholders for ids, times and addresses.
+- ``compare``: whether real output matches a page's, with explicit elision.
+- ``fragments``: a file as the reader has it, from the parts a page showed.
 - ``session``: a Python shell kept open across a page's ``pycon`` blocks.
 - ``replay``: follows a part step by step, as a reader would.
 - ``changes``: which lines changed between two stages, and which a page shows.
+- ``processes``: the children's environment, ports, and the run's processes,
+  which end with the run however it ends.
 """
