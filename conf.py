@@ -68,8 +68,9 @@ html_permalinks_icon = "#"
 html_show_sourcelink = False
 
 # Copy commands and code, never prompts or output: a line is copied only
-# when it starts with one of these prompts, which are removed.
-copybutton_prompt_text = r"\$ |>>> |\.\.\. |\.\.\.\\> "
+# when it starts with one of these prompts, which are removed. A bare
+# "..." is the empty line that ends a compound statement in the console.
+copybutton_prompt_text = r"\$ |>>> |\.\.\. |\.\.\.$|\.\.\.\\> "
 copybutton_prompt_is_regexp = True
 copybutton_only_copy_prompt_lines = True
 copybutton_remove_prompts = True

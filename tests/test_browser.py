@@ -14,6 +14,8 @@ What is proven:
 - a copy button copies the commands of a session, without prompts and
   without output, and a file exactly as shown;
 - the stage box's download is a zip of the stage, under ``community/``;
+  from part 2 on, its patch downloads too, and its "Changes in part NN"
+  link opens a page that offers the same patch;
 - no page asks another origin for anything (fonts, scripts, analytics);
 - no page logs an error to the console, and no relative link is broken
   (that last check needs no browser).
@@ -43,6 +45,7 @@ except ImportError:  # the browser tests skip; the link check still runs
     sync_playwright = expect = None
 
 from proof.chromium import CHROMIUM, launch  # noqa: E402
+from stagediff import build_patch  # noqa: E402 (proof.paths puts docs/_ext on the path)
 SCREENSHOTS = BUILD / "screenshots"
 TIMEOUT_MS = 5000
 
@@ -261,10 +264,11 @@ COPY_CASES = [
     ),
     pytest.param(
         "pycon", "DBTaskResult.objects.values(",
+        "from pprint import pp\n"
         "from django_tasks_db.models import DBTaskResult\n"
-        "DBTaskResult.objects.values(\n"
+        "pp(DBTaskResult.objects.values(\n"
         '    "task_path", "args_kwargs", "status", "return_value"\n'
-        ").get(id=result.id)",
+        ").get(id=result.id))",
         id="pycon-continuation",
     ),
 ]
@@ -390,6 +394,32 @@ def test_stage_box_downloads_the_stage(page, server, number):
     assert sorted(files) == sorted(p.as_posix() for p in stage_files(stage))
     for relative, member in files.items():
         assert archive.read(member) == (stage / relative).read_bytes(), relative
+
+
+def _download(page, link):
+    with page.expect_download() as started:
+        link.click()
+    return started.value
+
+
+@pytest.mark.parametrize(
+    "number", [n for n in staged_parts() if stage_dir(n - 1).is_dir()]
+)
+def test_stage_box_downloads_the_patch(page, server, number):
+    page.goto(f"{server}/tutorial/part{number:02d}.html")
+    patch_name = f"part{number:02d}.patch"
+    expected = build_patch(stage_dir(number - 1), stage_dir(number))
+    link = page.locator(".stage-box a.download", has_text=patch_name)
+    expect(link).to_have_count(1)
+    download = _download(page, link)
+    assert download.suggested_filename == patch_name
+    assert Path(download.path()).read_bytes() == expected
+
+    page.locator(".stage-box a", has_text=f"Changes in part {number}").click()
+    expect(page.locator("h1")).to_contain_text(f"Changes in part {number}")
+    download = _download(page, page.locator("article a.download", has_text=patch_name))
+    assert download.suggested_filename == patch_name
+    assert Path(download.path()).read_bytes() == expected
 
 
 # -- 4 and 5. Every page: its requests and its console --------------------------

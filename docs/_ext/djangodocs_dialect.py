@@ -58,6 +58,11 @@ Classifying code blocks for the audit
     unset
         anything else, which the audit reports.
 
+    An ``include`` block of ``literalinclude`` also carries ``proof_lines``,
+    the line numbers of the file it shows (none for a ``:diff:``), and
+    ``proof_emphasized``, the file's line numbers of its emphasized lines,
+    so the replay knows which part of the file the reader has seen.
+
     Every ``literal_block`` also gets ``proof_document``, the name of the
     page it appears on (the console container gets it too). The stamping
     happens on ``doctree-read``, before Sphinx pickles the doctree.
@@ -69,7 +74,11 @@ import re
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx import addnodes
-from sphinx.directives.code import container_wrapper
+from sphinx.directives.code import (
+    LiteralInclude,
+    LiteralIncludeReader,
+    container_wrapper,
+)
 from sphinx.util.docutils import SphinxDirective
 from sphinx_inline_tabs._impl import TabContainer
 
@@ -354,6 +363,71 @@ class ReaderActionDirective(SphinxDirective):
         return [node]
 
 
+# -- Which lines of a file a literalinclude shows ------------------------------
+
+
+class _NumberedLine(str):
+    """A line of an included file that remembers its line number."""
+
+    lineno = 0
+
+
+class _NumberingReader(LiteralIncludeReader):
+    """Sphinx's reader, with each line of the file numbered."""
+
+    def read_file(self, filename, location=None):
+        lines = super().read_file(filename, location=location)
+        numbered = []
+        for number, line in enumerate(lines, start=1):
+            line = _NumberedLine(line)
+            line.lineno = number
+            numbered.append(line)
+        return numbered
+
+
+def shown_line_numbers(filename, options, config):
+    """The line numbers (from 1) of *filename* that a literalinclude shows.
+
+    The same selection as Sphinx's (``:pyobject:``, ``:start-at:`` and the
+    other start and end options, ``:lines:``), before ``:dedent:``, which
+    changes no line's place. None for a ``:diff:``, which shows changes.
+    """
+    if "diff" in options:
+        return None
+    reader = _NumberingReader(filename, options, config)
+    lines = reader.read_file(filename)
+    for select in (
+        reader.pyobject_filter, reader.start_filter, reader.end_filter, reader.lines_filter
+    ):
+        lines = select(lines)
+    return [line.lineno for line in lines]
+
+
+class NumberedLiteralInclude(LiteralInclude):
+    """``literalinclude``, which also stamps the block with ``proof_lines``,
+    the line numbers of the file it shows (see :func:`shown_line_numbers`),
+    and ``proof_emphasized``, those of its emphasized lines."""
+
+    def run(self):
+        result = super().run()
+        for node in result:
+            for block in node.findall(nodes.literal_block):
+                if not block.get("source"):
+                    continue
+                try:
+                    shown = shown_line_numbers(block["source"], self.options, self.config)
+                except (OSError, ValueError):
+                    continue
+                if shown is None:
+                    continue
+                block["proof_lines"] = shown
+                emphasized = block.get("highlight_args", {}).get("hl_lines", [])
+                block["proof_emphasized"] = [
+                    shown[i - 1] for i in emphasized if 0 < i <= len(shown)
+                ]
+        return result
+
+
 # -- Classifying the other blocks ----------------------------------------------
 
 
@@ -399,6 +473,7 @@ def setup(app):
         parse_node=parse_django_admin,
     )
     app.add_directive("console", ConsoleDirective)
+    app.add_directive("literalinclude", NumberedLiteralInclude, override=True)
     app.add_directive("illustrative", IllustrativeDirective)
     app.add_node(
         reader_action,

@@ -146,6 +146,10 @@ Roles: :setting:`TASKS`, :djadmin:`migrate`, :ttag:`csrf_token`,
 
 .. literalinclude:: project/stage01/manage.py
 
+.. literalinclude:: project/stage01/testimonials/tasks.py
+    :start-at: TASKS
+    :emphasize-lines: 1
+
 .. code-block:: pycon
 
     >>> 1 + 1
@@ -371,15 +375,57 @@ def test_blocks_are_classified(site):
         ("console-windows", "doscon", "index"),
         ("illustrative", "ini", "index"),
         ("include", None, "index"),
+        ("include", None, "index"),
         ("pycon", "pycon", "index"),
         (None, "python", "index"),
     ]
-    include = [
+    include, excerpt = [
         b
         for b in _doctree(site, "index").findall(nodes.literal_block)
         if b.get("proof_kind") == "include"
-    ][0]
+    ]
     assert Path(include["source"]).name == "manage.py"
+    # The lines of the file each shows, for the replay, and which of them
+    # the block emphasizes.
+    assert include["proof_lines"] == [1]
+    assert include["proof_emphasized"] == []
+    assert excerpt["proof_lines"] == [1] and excerpt["proof_emphasized"] == [1]
+
+
+SHOWN_FILE = """\
+import os
+
+
+def first():
+    return 1
+
+
+class Second:
+    def method(self):
+        return 2
+"""
+
+
+@pytest.mark.parametrize(
+    "options, lines",
+    [
+        ({}, list(range(1, 11))),
+        ({"start-at": "def first", "end-at": "return 1"}, [4, 5]),
+        ({"start-after": "import os", "end-before": "class Second"}, [2, 3, 4, 5, 6, 7]),
+        ({"pyobject": "Second.method", "dedent": 4}, [9, 10]),
+        ({"start-at": "class Second", "lines": "1,3"}, [8, 10]),
+        ({"diff": "other.py"}, None),
+    ],
+)
+def test_literalinclude_records_the_lines_it_shows(tmp_path, options, lines):
+    from types import SimpleNamespace
+
+    from djangodocs_dialect import shown_line_numbers
+
+    path = tmp_path / "shown.py"
+    path.write_text(SHOWN_FILE)
+    config = SimpleNamespace(source_encoding="utf-8")
+    assert shown_line_numbers(str(path), options, config) == lines
 
 
 def test_illustrative_block_shows_its_reason(site):

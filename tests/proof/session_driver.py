@@ -2,17 +2,22 @@
 
 It stands in for ``python manage.py shell``: it is started in the reader's
 project folder, sets Django up with the project's settings, offers the same
-automatic imports as ``manage.py shell``, and then runs one example at a time
-the way the interactive interpreter does (an expression's value is printed).
+automatic imports as ``manage.py shell``, and then reads what the reader
+types one line at a time, with :class:`code.InteractiveConsole`, the console
+``manage.py shell`` itself runs (through :func:`code.interact`): a line
+completes a statement, which then runs, or the console waits for more (its
+``...`` prompt), exactly as in the reader's terminal.
 
-Protocol: one JSON object per line on stdin, ``{"source": "..."}``; one JSON
-object per line on the channel given as fd ``argv[1]``:
-``{"output": "...", "exception": "TypeError: ...\\n" or null}``. Everything the
-example writes, to ``sys.stdout``, ``sys.stderr`` or straight to file
-descriptors 1 and 2 (log handlers do), is captured as its output, as a
-terminal would show it.
+Protocol: one JSON object per line on stdin, ``{"line": "..."}`` (a line as
+typed, without its prompt); one JSON object per line on the channel given as
+fd ``argv[1]``: ``{"more": true or false, "output": "...", "exception":
+"TypeError: ...\\n" or null}``. ``more`` is true when the console would
+prompt ``...`` next. Everything the line's statement writes, to
+``sys.stdout``, ``sys.stderr`` or straight to file descriptors 1 and 2 (log
+handlers do), is captured as its output, as a terminal would show it.
 """
 
+import code
 import json
 import os
 import sys
@@ -55,19 +60,32 @@ class Capture:
         self.file.close()
 
 
-def run_example(source, namespace):
+class Console(code.InteractiveConsole):
+    """The interactive console, noting the exception it reports, if any."""
+
     exception = None
+
+    def showtraceback(self):
+        kind, value = sys.exc_info()[:2]
+        self.exception = "".join(traceback.format_exception_only(kind, value))
+        super().showtraceback()
+
+    def showsyntaxerror(self, *args, **kwargs):
+        kind, value = sys.exc_info()[:2]
+        self.exception = "".join(traceback.format_exception_only(kind, value))
+        super().showsyntaxerror(*args, **kwargs)
+
+
+def push_line(console, line):
+    console.exception = None
+    more = False
     with Capture() as captured:
         try:
-            code = compile(source, "<console>", "single")
-            exec(code, namespace)
+            more = console.push(line)
         except SystemExit:
-            exception = "SystemExit\n"
-        except BaseException as exc:  # the reader sees any exception
-            exception = "".join(traceback.format_exception_only(type(exc), exc))
-            # As the interactive interpreter does: no frame of this driver.
-            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
-    return {"output": captured.text, "exception": exception}
+            console.resetbuffer()
+            console.exception = "SystemExit\n"
+    return {"more": bool(more), "output": captured.text, "exception": console.exception}
 
 
 def main():
@@ -81,10 +99,11 @@ def main():
         )
         return 1
     namespace["__name__"] = "__console__"
+    console = Console(locals=namespace, filename="<console>")
     channel.write(json.dumps({"ready": True, "output": captured.text}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)
-        channel.write(json.dumps(run_example(request["source"], namespace)) + "\n")
+        channel.write(json.dumps(push_line(console, request["line"])) + "\n")
     return 0
 
 
