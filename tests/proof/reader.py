@@ -11,7 +11,6 @@ reader sees (a message, a form error), so the prose is checked too.
 import html
 import importlib.util
 import re
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -100,16 +99,6 @@ class Reader:
         if self._browser is None:
             self._browser = Browser(self.replay.server_url())
         return self._browser
-
-    def create_admin(self):
-        """Create the staff account `admin` that part 2 has the reader make."""
-        subprocess.run(
-            ["python", "manage.py", "createsuperuser", "--noinput",
-             "--username", "admin", "--email", "admin@example.com"],
-            cwd=self.project,
-            env={**self.replay.env, "DJANGO_SUPERUSER_PASSWORD": READER_PASSWORD},
-            check=True, capture_output=True, timeout=60,
-        )
 
 
 def load_action(part, name):

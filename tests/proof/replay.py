@@ -1,13 +1,15 @@
 """Follow a part the way a reader does, and check every step against the page.
 
 The replay starts where the reader starts: for part 1 an empty folder, for
-part NN a copy of stage NN-1 (its database fresh). It then walks the page's
-blocks in order:
+part NN the download of stage NN-1, unpacked and set up by part 0's recipe
+(see :mod:`start`). It then walks the page's blocks in order:
 
 - a console block runs its ``$`` commands for real, in the folder the page
   has ``cd``-ed into, and compares any output the page shows;
-- an included stage file is written into the project, as the reader's edit;
-- a ``pycon`` block runs in the open shell (see :mod:`session`);
+- an included stage file is written into the project as the reader has it
+  at that step, with what the page has shown of it so far (see
+  :mod:`fragments`);
+- a ``pycon`` block is typed into the open shell (see :mod:`session`);
 - an illustrative block does nothing.
 
 Some commands cannot run as written inside a test; each has one documented
@@ -19,12 +21,24 @@ stand-in (docs/project/testing.md keeps the same list):
 - ``python -m pip install ...`` runs with ``--dry-run`` in that environment
   and fails if pip would install anything: the page installs what the
   proof tests;
-- ``python manage.py shell`` opens the session shell;
+- ``python manage.py shell`` opens the session shell; when the page shows
+  what the shell prints as it starts, the real command runs in a
+  pseudo-terminal up to its first prompt, for comparison (see
+  :mod:`shell_start`);
 - a long-running command (``db_worker`` without ``--batch``, ``runserver``)
   starts in the background, as in a second terminal; the replay waits until
   its output matches what the page shows, and a ``^C`` line sends it SIGINT
   exactly as Ctrl+C does. Whatever still runs at the end of the page gets
-  SIGINT too.
+  SIGINT too;
+- the page's fixed addresses, 127.0.0.1:8000 (``runserver``) and
+  127.0.0.1:1025 (``python -m aiosmtpd -n -l 127.0.0.1:1025``, where
+  ``MAILERS`` sends): each replay reserves two free ports for them, runs the
+  servers there and shows the page's ports in their output; the Python
+  processes it starts connect to the reserved port when the code asks for
+  the page's (``replay_site/sitecustomize.py``), so a second run, or the
+  contributor's own server or mail catcher, never meets them. aiosmtpd on
+  any other address runs as written, and the replay fails at once when
+  that port is taken, naming what holds it.
 
 At the end, the project folder must hold exactly the files of stage NN.
 """
@@ -40,15 +54,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .changes import normalize_generated
+from .compare import matches
+from .fragments import ReaderFiles
 from .normalize import normalize
-from .paths import PROJECT_DIR_NAME, VENV_BIN, stage_dir, stage_files, where
-from .processes import clean_env, copy_stage, free_port
+from .paths import BUILD, PROJECT_DIR_NAME, VENV_BIN, stage_dir, stage_files, where
+from .processes import clean_env, port_holder, port_problem, reserve_port, spawn
 from .reader import READER_PASSWORD, Reader, load_action
-from .session import Shell, check_example, examples
-
-import doctest
+from .shell_start import ShellStartError, startup_output
+from .start import missing_installs, recipe_blocks, stage_zip, unpack
+from .session import SessionError, Shell, run_statement, statements
 
 COMMAND_TIMEOUT = 180
+# The page's fixed ports, which each replay moves to ports of its own.
+RUNSERVER_PORT = 8000
+SMTP_PORT = 1025
+REPLAY_SITE = Path(__file__).with_name("replay_site")
 SETTLE_TIMEOUT = 60
 QUIET_PERIOD = 1.0
 # Django's StatReloader checks files once a second; give it two.
@@ -92,10 +112,8 @@ def parse_console(text):
 
 
 def _matches(expected_lines, actual_text):
-    want = normalize("\n".join(expected_lines))
-    got = normalize(actual_text)
-    checker = doctest.OutputChecker()
-    return checker.check_output(want + "\n", got + "\n", doctest.ELLIPSIS)
+    # Only what the page marks as elided may differ: see compare.py.
+    return matches(expected_lines, actual_text)
 
 
 def _difference(expected_lines, actual_text):
@@ -114,13 +132,13 @@ class Background:
     """A long-running command, as in the reader's second terminal.
 
     *rewrite* maps its raw output to what the reader would see (the replay
-    runs ``runserver`` on a free port and shows it as port 8000).
+    runs ``runserver`` on a port of its own and shows it as port 8000).
     """
 
     def __init__(self, command, cwd, env, run=None, rewrite=None):
         self.command = command
         self.rewrite = rewrite or (lambda text: text)
-        self.process = subprocess.Popen(
+        self.process = spawn(
             ["bash", "-c", "exec " + (run or command)],
             cwd=cwd,
             env=env,
@@ -219,38 +237,54 @@ class Replay:
         # which is how a writer collects the real output of a new page.
         self.keep_going = bool(os.environ.get("PROOF_KEEP_GOING"))
         self.failures = []
+        # Stand-in: the page's fixed ports, on ports reserved for this replay.
+        self.reserved = {RUNSERVER_PORT: reserve_port(), SMTP_PORT: reserve_port()}
+        self.ports = {shown: s.getsockname()[1] for shown, s in self.reserved.items()}
         self.env = clean_env(
             PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             # No __pycache__ folders in the reader's project.
             PYTHONDONTWRITEBYTECODE="1",
+            PYTHONPATH=os.pathsep.join(
+                filter(None, [str(REPLAY_SITE), os.environ.get("PYTHONPATH")])
+            ),
+            PROOF_CONNECT=",".join(f"{shown}={real}" for shown, real in self.ports.items()),
         )
         if part == 1:
             # The page creates the project wherever it likes; see `project`.
             self._project = None
             self.cwd = self.workdir
         else:
+            # The reader starts from the previous part's download and follows
+            # part 0's recipe, block by block (see start.py).
+            unpack(stage_zip(part - 1), self.workdir)
             self._project = self.workdir / PROJECT_DIR_NAME
-            copy_stage(part - 1, self._project)
-            self.cwd = self.project
-            # The reader's database already has the previous parts'
-            # migrations: apply them quietly, as setup the page doesn't show.
-            done = subprocess.run(
-                ["python", "manage.py", "migrate", "--verbosity", "0"],
-                cwd=self.project, env=self.env, capture_output=True, text=True,
-                timeout=COMMAND_TIMEOUT,
-            )
-            if done.returncode != 0:
+            self.cwd = self.workdir
+            recipe = recipe_blocks(BUILD / "doctrees", part)
+            forgotten = missing_installs(BUILD / "doctrees", part, recipe)
+            if forgotten:
                 raise ReplayError(
-                    f"stage{part - 1:02d} does not migrate:\n{done.stdout}{done.stderr}"
+                    f"part 0's recipe for starting with part {part} does not "
+                    "install " + ", ".join(
+                        f"{name} (part {number} installs it)"
+                        for name, number in sorted(forgotten.items())
+                    )
                 )
-            # Whatever else the reader has from earlier parts (an account,
-            # say): tests/stageNN/reader_actions.py's before_part(reader).
-            try:
-                before_part = load_action(part, "before_part")
-            except LookupError:
-                before_part = None
-            if before_part is not None:
-                before_part(self.reader)
+            for block in recipe:
+                self.do_console(block)
+            if self.cwd != self.project.resolve():
+                raise ReplayError(
+                    f"after part 0's recipe, the reader should be in "
+                    f"{PROJECT_DIR_NAME}/, not in {self.cwd}"
+                )
+
+    _reader_files = None
+
+    @property
+    def reader_files(self):
+        """The files the page has shown, as the reader has them (fragments.py)."""
+        if self._reader_files is None:
+            self._reader_files = ReaderFiles()
+        return self._reader_files
 
     @property
     def project(self):
@@ -306,6 +340,8 @@ class Replay:
             if background.process.poll() is None:
                 background.interrupt()
         self.backgrounds = {}
+        for reservation in self.reserved.values():
+            reservation.close()
 
     def server_url(self):
         for background in self.backgrounds.values():
@@ -330,12 +366,16 @@ class Replay:
             return
         target = self.project / relative
         source = stage_dir(number) / relative
-        if target.is_file() and target.read_bytes() == source.read_bytes():
-            # Shown again, unchanged: the reader has nothing to save (and a
-            # save would restart the reloaders).
+        # The reader's file holds what the page has shown of it so far.
+        text, problems = self.reader_files.apply(block, self.project, source)
+        for problem in problems:
+            self.fail(block, 0, problem)
+        if target.is_file() and target.read_text() == text:
+            # Nothing new for the reader to save (and a save would restart
+            # the reloaders).
             return
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        target.write_text(text)
         self.log(f"# {block.place}: the reader edits {relative}")
         self.let_reloaders_notice()
 
@@ -365,13 +405,18 @@ class Replay:
                 "`python manage.py shell` yet",
             )
         self.log(f"# {block.place}: shell session")
-        for example in examples(block.text):
-            result = self.shell.run(example.source)
-            self.log(">>> " + example.source.rstrip("\n").replace("\n", "\n... "))
-            self.log(result["output"])
-            problem = check_example(example, result)
+        try:
+            typed = statements(block.text)
+        except SessionError as error:
+            self.fail(block, 0, str(error))
+            return
+        for statement in typed:
+            offset, problem, output = run_statement(self.shell, statement)
+            self.log(">>> " + statement.source.replace("\n", "\n... "))
+            if output:
+                self.log(output)
             if problem:
-                self.fail(block, example.lineno, f"{example.source.strip()!r}\n{problem}")
+                self.fail(block, offset, f"{statement.source.strip()!r}\n{problem}")
 
     def do_console(self, block):
         try:
@@ -404,12 +449,19 @@ class Replay:
         if argv[0] == "source" and argv[1].endswith("/bin/activate"):
             return
         if argv[:3] == ["python", "manage.py", "shell"]:
-            if step.expected:
-                self.fail(
-                    block, step.offset,
-                    "the page shows output for an interactive shell; show the "
-                    "session in a pycon block instead",
-                )
+            if any(line.strip() for line in step.expected):
+                # What the real shell prints before its prompt (shell_start.py).
+                try:
+                    output = startup_output(step.command, self.cwd, self.env)
+                except ShellStartError as error:
+                    self.fail(block, step.offset, str(error))
+                else:
+                    self.log(output)
+                    if not _matches(step.expected, output):
+                        self.fail(
+                            block, step.offset,
+                            f"`{step.command}`\n" + _difference(step.expected, output),
+                        )
             if self.shell is not None:
                 self.shell.close()
             self.shell = Shell(self.cwd, self.env)
@@ -472,16 +524,19 @@ class Replay:
                 f"`{step.command}` starts in the {terminal!r} terminal while "
                 f"`{running.command}` still runs there; stop it first (a ^C line)",
             )
-        run, rewrite, port = None, None, None
+        run, rewrite, port, listens = None, None, None, None
         if argv[2:3] == ["runserver"]:
             if len(argv) > 3:
                 self.fail(block, step.offset, "the replay runs runserver without arguments only")
-            # Stand-in: a free port, shown as the default 8000.
-            port = free_port()
+            # Stand-in: the replay's port, shown as the default 8000.
+            port = listens = self.ports[RUNSERVER_PORT]
             run = f"{step.command} 127.0.0.1:{port}"
-            rewrite = lambda text, port=port: text.replace(f"127.0.0.1:{port}", "127.0.0.1:8000")
+            rewrite = self.shown_as(RUNSERVER_PORT)
+        elif argv[:3] == ["python", "-m", "aiosmtpd"]:
+            run, rewrite, listens = self.smtp_stand_in(block, step, argv)
         background = Background(step.command, self.cwd, self.env, run=run, rewrite=rewrite)
         background.port = port
+        background.listens = listens
         self.backgrounds[terminal] = background
         if not background.settle(step.expected):
             output = background.text()
@@ -490,13 +545,55 @@ class Replay:
         elif background.process.poll() is not None:
             output = background.text()
             self.log(output)
+            holder = port_holder(listens) if listens else None
+            held = f"\nIts port, 127.0.0.1:{listens}, is held by {holder}." if holder else ""
             self.fail(
                 block, step.offset,
                 f"`{step.command}` should keep running, but it stopped (exit status "
-                f"{background.process.returncode}):\n{_indent(output)}",
+                f"{background.process.returncode}):\n{_indent(output)}{held}",
             )
         self.log(background.text())
         background.mark = len(background.text())
+
+    def shown_as(self, shown):
+        """Output rewritten from this replay's port to the page's *shown* port."""
+        real = self.ports[shown]
+        return lambda text: text.replace(f"127.0.0.1:{real}", f"127.0.0.1:{shown}")
+
+    def smtp_stand_in(self, block, step, argv):
+        """(command to run, output rewrite, port) for ``python -m aiosmtpd``.
+
+        127.0.0.1:1025 moves to the replay's port. Any other address cannot
+        be moved (the reader's code would not find it): it runs as written,
+        and fails at once when its port is taken.
+        """
+        argv = list(argv)
+        for i, word in enumerate(argv):
+            if word in ("-l", "--listen") and i + 1 < len(argv):
+                position, value = i + 1, argv[i + 1]
+                break
+            if word.startswith("--listen="):
+                position, value = i, word.split("=", 1)[1]
+                break
+        else:
+            self.fail(
+                block, step.offset,
+                f"`{step.command}` listens on aiosmtpd's default address; the page "
+                f"should name it: -l 127.0.0.1:{SMTP_PORT}, where the stages' MAILERS send",
+            )
+            return None, None, None
+        host, _, port = value.rpartition(":")
+        if host == "127.0.0.1" and port == str(SMTP_PORT):
+            real = self.ports[SMTP_PORT]
+            argv[position] = argv[position].replace(value, f"127.0.0.1:{real}")
+            return shlex.join(argv), self.shown_as(SMTP_PORT), real
+        problem = port_problem(int(port)) if port.isdigit() else None
+        if problem:
+            self.fail(
+                block, step.offset,
+                f"`{step.command}` needs a port the replay cannot move: {problem}",
+            )
+        return None, None, int(port) if port.isdigit() else None
 
     def running_in(self, block, step, terminal):
         background = self.backgrounds.get(terminal)
@@ -538,7 +635,7 @@ class Replay:
             )
         ours = set(stage_files(self.project))
         theirs = set(stage_files(expected))
-        problems = []
+        problems = list(self.reader_files.leftovers())
         for relative in sorted(theirs - ours):
             problems.append(f"missing after the replay: {relative}")
         for relative in sorted(ours - theirs):

@@ -1,11 +1,6 @@
 """What the reader has and does in part 3 (see proof/reader.py)."""
 
 
-def before_part(reader):
-    """The reader's database holds the staff account created in part 2."""
-    reader.create_admin()
-
-
 def admin_shows_the_notifications(reader):
     browser = reader.browser
     browser.submit(

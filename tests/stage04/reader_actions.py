@@ -3,11 +3,6 @@
 import re
 
 
-def before_part(reader):
-    """The reader's database holds the staff account created in part 2."""
-    reader.create_admin()
-
-
 def staff_sends_the_digest(reader):
     browser = reader.browser
     browser.log_in("admin")

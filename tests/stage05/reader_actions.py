@@ -16,11 +16,6 @@ NOTIFICATION = "testimonials.tasks.notify_staff_about_testimonial"
 REMINDER = "testimonials.tasks.remind_staff_to_review"
 
 
-def before_part(reader):
-    """The reader's database holds the staff account created in part 2."""
-    reader.create_admin()
-
-
 def _json(page):
     assert page.status == 200, f"{page.url} answered {page.status}"
     return json.loads(page.text)
