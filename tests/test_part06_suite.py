@@ -1,11 +1,13 @@
 """Part 6: the reader's own test suite passes, and catches what it should.
 
 On a copy of stage 6, Django's test runner and pytest each run the suite
-the page builds, and must pass. Then each mutation breaks the project in one
-way the page says its tests protect against (the notification, its
-enqueueing, the recording backend) and the suite must fail. A mutation is an
-exact replacement of a piece of a stage file; a piece that no longer exists
-fails the test loudly, so a mutation can't turn silently into no change.
+the page builds, and must pass, without a log line in any order of its
+files. Then each mutation breaks the project in one way the page says its
+tests protect against (the notification, its enqueueing, the digest's
+batches, the recording backend and its transactions) and the suite must
+fail. A mutation is an exact replacement of a piece of a stage file; a piece
+that no longer exists fails the test loudly, so a mutation can't turn
+silently into no change.
 """
 
 import re
@@ -73,6 +75,38 @@ def test_pytest_runs_the_same_suite_and_the_pytest_style_test(project):
     assert re.search(rf"^{expected} passed in ", output, re.M), output
 
 
+# A line of the project's log format: time, level, logger.
+LOG_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) ", re.M
+)
+
+
+def log_lines(output):
+    return [line for line in output.splitlines() if LOG_LINE.match(line)]
+
+
+def test_the_suite_is_quiet_in_any_order(project):
+    """No log line shows, whichever tests run before the real worker's.
+
+    db_worker sets its loggers' levels from its verbosity; a test that runs
+    it must not change what later tests print. pytest runs the files in the
+    order given, and -s lets the log lines through; Django's runner runs its
+    TestCase classes first, in either direction.
+    """
+    with_pytest = ["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"]
+    runs = {
+        "pytest, backend tests first": [*with_pytest, "mysite", "testimonials"],
+        "pytest, worker test first": [*with_pytest, "testimonials", "mysite"],
+        "manage.py test": ["manage.py", "test"],
+        "manage.py test --reverse": ["manage.py", "test", "--reverse"],
+    }
+    for name, args in runs.items():
+        code, output = run(project, *args)
+        assert code == 0, f"{name}:\n{output}"
+        assert log_lines(output) == [], f"{name}:\n{output}"
+        assert "Traceback" not in output, f"{name}:\n{output}"
+
+
 # (file, the piece to replace, what replaces it)
 MUTATIONS = {
     "notification-sends-to-nobody": (
@@ -111,6 +145,32 @@ MUTATIONS = {
         "mysite/testing.py",
         "            and (result.task.run_after is None or result.task.run_after <= now)\n",
         "",
+    ),
+    "backend-keeps-rolled-back-tasks": (
+        "mysite/testing.py",
+        "            if in_transaction is None or not in_transaction.rolled_back()\n",
+        "",
+    ),
+    "backend-runs-tasks-before-the-commit": (
+        "mysite/testing.py",
+        "            if (in_transaction is None or in_transaction.committed())\n"
+        "            and result.status == TaskResultStatus.READY",
+        "            if result.status == TaskResultStatus.READY",
+    ),
+    "backend-counts-the-test-case-transaction": (
+        "mysite/testing.py",
+        "        if not block._from_testcase:\n            return depth",
+        "        return depth",
+    ),
+    "backend-never-strict": (
+        "mysite/testing.py",
+        "        if depth is not None and self.strict:",
+        "        if False:",
+    ),
+    "digest-batches-enqueued-one-by-one": (
+        "testimonials/tasks.py",
+        "    with transaction.atomic():\n        batch_ids = [",
+        "    if True:\n        batch_ids = [",
     ),
     "backend-stops-quietly-at-its-bound": (
         "mysite/testing.py",

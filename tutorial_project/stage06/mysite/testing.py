@@ -5,11 +5,18 @@ can check what was enqueued. The test then runs the recorded tasks when it
 chooses, the way a worker would: the most urgent first, only once their
 run_after time has come, with the same statuses, return values, errors and
 signals.
+
+Transactions count as they do with django-tasks-db, which writes a task in
+the transaction that enqueues it: the task is ready once that transaction
+commits, and gone if it rolls back. With the option "strict", the backend
+behaves like one that keeps its tasks outside the database, and refuses a
+task enqueued inside a transaction.
 """
 
 import copy
 from traceback import format_exception
 
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.tasks import TaskContext, TaskResult, TaskResultStatus
 from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.base import TaskError
@@ -24,6 +31,61 @@ class TooManyTasks(Exception):
     """run_until_empty() ran its limit of tasks, and more were ready."""
 
 
+class EnqueuedInTransaction(Exception):
+    """In strict mode, code enqueued a task inside its own transaction."""
+
+
+def code_transaction_depth(connection):
+    """Where the code's own outermost atomic block is open, or None.
+
+    Django's TestCase wraps each test in atomic blocks of its own and marks
+    them with _from_testcase. They stand for the database around the test,
+    so the code's transaction starts at the first block without the mark.
+    """
+    for depth, block in enumerate(connection.atomic_blocks):
+        if not block._from_testcase:
+            return depth
+    return None
+
+
+class Transaction:
+    """The code's transaction that a task was enqueued in, until it ends."""
+
+    def __init__(self, connection, depth):
+        self.connection = connection
+        self.depth = depth
+        # A block inside a transaction has a savepoint, and its savepoint
+        # tells it apart from blocks opened later at the same depth.
+        self.savepoint = connection.savepoint_ids[depth - 1] if depth else None
+        self.has_committed = False
+        # Django drops this callback when the block, or a block around it,
+        # rolls back, and calls it after a commit.
+        transaction.on_commit(self, using=connection.alias)
+
+    def __call__(self):
+        # captureOnCommitCallbacks(execute=True) calls it too, inside the
+        # transaction: only a call after the commit counts.
+        if not self.connection.in_atomic_block:
+            self.has_committed = True
+
+    def rolled_back(self):
+        return not self.has_committed and not any(
+            callback is self for _, callback, _ in self.connection.run_on_commit
+        )
+
+    def committed(self):
+        if (
+            not self.has_committed
+            and self.depth > 0
+            and self.savepoint not in self.connection.savepoint_ids
+            and not self.rolled_back()
+        ):
+            # The block released its savepoint into a TestCase's
+            # transaction, which never commits: that was the code's commit.
+            self.has_committed = True
+        return self.has_committed
+
+
 class RecordingBackend(BaseTaskBackend):
     supports_defer = True
     supports_async_task = True
@@ -34,10 +96,22 @@ class RecordingBackend(BaseTaskBackend):
 
     def __init__(self, alias, params):
         super().__init__(alias, params)
-        self.results = []  # every result, in the order enqueued
+        self.strict = self.options.get("strict", False)
+        # (result, the transaction it waits for or None), in the order enqueued
+        self.recorded = []
 
     def enqueue(self, task, args, kwargs):
         self.validate_task(task)
+        connection = connections[DEFAULT_DB_ALIAS]
+        depth = code_transaction_depth(connection)
+        if depth is not None and self.strict:
+            raise EnqueuedInTransaction(
+                f"{task.module_path} was enqueued inside a transaction. A "
+                f"backend that keeps its tasks outside the database would "
+                f"queue it at once: a worker could run it before the "
+                f"transaction commits, and a rollback wouldn't take it back."
+            )
+        in_transaction = None if depth is None else Transaction(connection, depth)
         result = TaskResult(
             task=task,
             id=get_random_string(32),
@@ -52,7 +126,7 @@ class RecordingBackend(BaseTaskBackend):
             errors=[],
             worker_ids=[],
         )
-        self.results.append(result)
+        self.recorded.append((result, in_transaction))
         task_enqueued.send(type(self), task_result=result)
         # The caller gets a copy, which changes only when refreshed.
         return copy.deepcopy(result)
@@ -63,9 +137,18 @@ class RecordingBackend(BaseTaskBackend):
                 return copy.deepcopy(result)
         raise TaskResultDoesNotExist(result_id)
 
+    @property
+    def results(self):
+        """Every task enqueued and not rolled back, in the order enqueued."""
+        return [
+            result
+            for result, in_transaction in self.recorded
+            if in_transaction is None or not in_transaction.rolled_back()
+        ]
+
     def clear(self):
         """Forget every recorded task."""
-        self.results.clear()
+        self.recorded.clear()
 
     # -- What a test asks for -------------------------------------------------
 
@@ -83,8 +166,9 @@ class RecordingBackend(BaseTaskBackend):
             )
         due = [
             result
-            for result in self.results
-            if result.status == TaskResultStatus.READY
+            for result, in_transaction in self.recorded
+            if (in_transaction is None or in_transaction.committed())
+            and result.status == TaskResultStatus.READY
             and (queue_name is None or result.task.queue_name == queue_name)
             and (result.task.run_after is None or result.task.run_after <= now)
         ]

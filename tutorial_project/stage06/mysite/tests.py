@@ -1,12 +1,14 @@
 from datetime import timedelta
+from functools import partial
 
+from django.db import transaction
 from django.tasks import TaskResultStatus, default_task_backend, task
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.tasks.signals import task_finished, task_started
-from django.test import SimpleTestCase, override_settings
+from django.test import SimpleTestCase, TestCase, override_settings
 from django.utils import timezone
 
-from mysite.testing import TooManyTasks
+from mysite.testing import EnqueuedInTransaction, TooManyTasks
 
 
 # Tasks for these tests only. Tasks must be module-level functions.
@@ -47,14 +49,15 @@ async def async_add(a, b):
     return a + b
 
 
-@override_settings(
-    TASKS={
-        "default": {
-            "BACKEND": "mysite.testing.RecordingBackend",
-            "QUEUES": ["default", "emails"],
-        }
+RECORDING_TASKS = {
+    "default": {
+        "BACKEND": "mysite.testing.RecordingBackend",
+        "QUEUES": ["default", "emails"],
     }
-)
+}
+
+
+@override_settings(TASKS=RECORDING_TASKS)
 class RecordingBackendTests(SimpleTestCase):
     def setUp(self):
         self.backend = default_task_backend
@@ -136,8 +139,10 @@ class RecordingBackendTests(SimpleTestCase):
     def test_records_an_error_instead_of_raising_it(self):
         divide.enqueue(1, 0)
 
-        [done] = self.backend.run_all()
+        with self.assertLogs("django.tasks", "ERROR") as logs:
+            [done] = self.backend.run_all()
 
+        self.assertIn("path=mysite.tests.divide state=FAILED", logs.output[0])
         self.assertEqual(done.status, TaskResultStatus.FAILED)
         self.assertEqual(done.errors[0].exception_class, ZeroDivisionError)
         self.assertIn("return a / b", done.errors[0].traceback)
@@ -155,7 +160,8 @@ class RecordingBackendTests(SimpleTestCase):
         add.enqueue(1, 1)
         divide.enqueue(1, 0)
 
-        self.backend.run_all()
+        with self.assertLogs("django.tasks", "ERROR"):
+            self.backend.run_all()
 
         self.assertEqual(
             seen,
@@ -206,3 +212,76 @@ class RecordingBackendTests(SimpleTestCase):
         self.assertEqual(add.get_result(result.id).args, [1, 1])
         with self.assertRaises(TaskResultDoesNotExist):
             self.backend.get_result("no-such-id")
+
+
+@override_settings(TASKS=RECORDING_TASKS)
+class RecordingBackendTransactionTests(TestCase):
+    """Transactions count as they do with the database backend."""
+
+    def setUp(self):
+        self.backend = default_task_backend
+        self.backend.clear()
+
+    def test_a_task_is_ready_once_its_transaction_commits(self):
+        with transaction.atomic():
+            result = add.enqueue(1, 2)
+            self.assertEqual(self.backend.ready(), [])
+            self.assertIsNone(self.backend.run_next())
+            # Inside, the task is there, as the database row would be.
+            self.assertEqual(add.get_result(result.id).status, TaskResultStatus.READY)
+
+        [done] = self.backend.run_all()
+        self.assertEqual(done.id, result.id)
+
+    def test_a_task_rolled_back_leaves_no_trace(self):
+        with self.assertRaises(ZeroDivisionError), transaction.atomic():
+            result = add.enqueue(1, 2)
+            divide.call(1, 0)
+
+        self.assertEqual(self.backend.results, [])
+        with self.assertRaises(TaskResultDoesNotExist):
+            add.get_result(result.id)
+
+    def test_a_savepoint_rolled_back_takes_its_tasks_only(self):
+        with transaction.atomic():
+            kept = add.enqueue(1, 1)
+            with self.assertRaises(ZeroDivisionError), transaction.atomic():
+                add.enqueue(2, 2)
+                divide.call(1, 0)
+
+        self.assertEqual([result.id for result in self.backend.results], [kept.id])
+        self.assertEqual(len(self.backend.run_all()), 1)
+
+    def test_the_transactions_of_test_case_do_not_count(self):
+        result = add.enqueue(1, 2)
+
+        self.assertEqual([ready.id for ready in self.backend.ready()], [result.id])
+
+
+@override_settings(
+    TASKS={"default": {**RECORDING_TASKS["default"], "OPTIONS": {"strict": True}}}
+)
+class StrictRecordingBackendTests(TestCase):
+    """In strict mode, the backend behaves like one outside the database."""
+
+    def setUp(self):
+        self.backend = default_task_backend
+        self.backend.clear()
+
+    def test_refuses_a_task_enqueued_in_a_transaction(self):
+        with (
+            self.assertRaisesMessage(
+                EnqueuedInTransaction,
+                "mysite.tests.add was enqueued inside a transaction.",
+            ),
+            transaction.atomic(),
+        ):
+            add.enqueue(1, 2)
+
+        self.assertEqual(self.backend.results, [])
+
+    def test_accepts_a_task_enqueued_once_the_transaction_commits(self):
+        with self.captureOnCommitCallbacks(execute=True), transaction.atomic():
+            transaction.on_commit(partial(add.enqueue, 1, 2))
+
+        self.assertEqual(len(self.backend.ready()), 1)

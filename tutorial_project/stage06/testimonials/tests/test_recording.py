@@ -3,11 +3,17 @@ from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.core import mail
+from django.db import transaction
 from django.tasks import TaskResultStatus, default_task_backend
+from django.tasks.exceptions import TaskResultDoesNotExist
+from django.tasks.signals import task_enqueued
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
-from testimonials.tasks import digest_progress, send_digest
+from mysite.testing import EnqueuedInTransaction
+from testimonials.models import Testimonial
+from testimonials.tasks import digest_progress, enqueue_notification, send_digest
 
 from .base import QUEUES, CommunityTestCase
 
@@ -25,6 +31,10 @@ RECORDING_TASKS = {
         "QUEUES": QUEUES,
     }
 }
+
+
+class RolledBack(Exception):
+    """Something fails later in the same transaction."""
 
 
 @override_settings(TASKS=RECORDING_TASKS)
@@ -56,6 +66,21 @@ class SubmitTests(RecordingTestCase):
         self.assertEqual(mail.outbox[0].subject, "New testimonial: Kind <folks>")
         notification.refresh()
         self.assertEqual(notification.status, TaskResultStatus.SUCCESSFUL)
+
+    def test_enqueues_nothing_until_the_request_commits(self):
+        self.client.force_login(self.member)
+        with self.captureOnCommitCallbacks(execute=True):
+            # The request's transaction, as ATOMIC_REQUESTS would open it.
+            with transaction.atomic():
+                self.client.post(
+                    reverse("testimonials:create"), {"title": "Hi", "text": "Thanks"}
+                )
+                self.assertEqual(self.tasks.results, [])
+
+        self.assertEqual(
+            [result.task.name for result in self.tasks.results],
+            ["notify_staff_about_testimonial", "remind_staff_to_review"],
+        )
 
     def test_reminds_the_staff_after_three_days(self):
         self.submit()
@@ -115,6 +140,24 @@ class SubmitTests(RecordingTestCase):
         self.assertEqual(len(alerts.records), 3)
 
 
+class RollbackTests(RecordingTestCase):
+    """A transaction that rolls back takes its tasks with it."""
+
+    def test_a_rolled_back_notification_leaves_nothing(self):
+        testimonial = Testimonial.objects.create(
+            author=self.member, title="Hi", text="Thanks"
+        )
+
+        with self.assertRaises(RolledBack), transaction.atomic():
+            result = enqueue_notification(testimonial.pk)
+            raise RolledBack
+
+        with self.assertRaises(TaskResultDoesNotExist):
+            self.tasks.get_result(result.id)
+        testimonial.refresh_from_db()
+        self.assertEqual(testimonial.notification_id, "")
+
+
 class DigestTests(RecordingTestCase):
     """The digest's planning task, and the batches it enqueues."""
 
@@ -129,3 +172,68 @@ class DigestTests(RecordingTestCase):
 
         self.assertEqual(digest_progress(digest.id), (3, 3))
         self.assertEqual(sorted(len(email.bcc) for email in mail.outbox), [1, 50, 50])
+
+    def test_a_failure_halfway_enqueues_no_batch(self):
+        User.objects.bulk_create(
+            User(username=f"member{n}", email=f"member{n}@example.com")
+            for n in range(1, 100)
+        )
+        batches = []
+
+        def break_the_third_batch(sender, task_result, **kwargs):
+            if task_result.task.name == "send_digest_batch":
+                batches.append(task_result)
+                if len(batches) == 3:
+                    raise ConnectionError("the queue is gone")
+
+        task_enqueued.connect(break_the_third_batch)
+        send_digest.enqueue()
+        with self.assertLogs("django.tasks", "ERROR"):
+            [digest] = self.tasks.run_all()
+        task_enqueued.disconnect(break_the_third_batch)
+
+        self.assertEqual(digest.status, TaskResultStatus.FAILED)
+        self.assertEqual(len(batches), 3)  # two were enqueued before the error
+        self.assertEqual([r.task.name for r in self.tasks.results], ["send_digest"])
+        self.assertEqual(self.tasks.run_until_empty(), [])
+        # The admins hear of the failure; the members get nothing yet.
+        [alert] = mail.outbox
+        self.assertEqual(alert.subject, "[Community] Task failed: send_digest")
+        # A second digest reaches each member once.
+        mail.outbox.clear()
+        send_digest.enqueue()
+        self.tasks.run_until_empty()
+        self.assertEqual(sorted(len(email.bcc) for email in mail.outbox), [1, 50, 50])
+
+
+STRICT_TASKS = {
+    "default": {**RECORDING_TASKS["default"], "OPTIONS": {"strict": True}}
+}
+
+
+@override_settings(TASKS=STRICT_TASKS)
+class OutsideTheDatabaseTests(RecordingTestCase):
+    """The places that rely on the database backend's transactions.
+
+    On a backend that keeps its tasks outside the database, these would
+    need another design. Each test states that the place is deliberate.
+    """
+
+    def test_the_notification_is_enqueued_with_its_id(self):
+        testimonial = Testimonial.objects.create(
+            author=self.member, title="Hi", text="Thanks"
+        )
+
+        with self.assertRaisesMessage(
+            EnqueuedInTransaction,
+            "testimonials.tasks.notify_staff_about_testimonial was enqueued",
+        ):
+            enqueue_notification(testimonial.pk)
+
+    def test_the_digest_enqueues_its_batches_together(self):
+        send_digest.enqueue()
+
+        with self.assertLogs("django.tasks", "ERROR"):
+            [digest] = self.tasks.run_all()
+
+        self.assertEqual(digest.errors[0].exception_class, EnqueuedInTransaction)

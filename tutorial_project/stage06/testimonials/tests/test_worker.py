@@ -1,20 +1,33 @@
+import logging
+
 from django.core import mail
 from django.core.management import call_command
 from django.tasks import TaskResultStatus
 
 from .base import CommunityTestCase
 
+# The loggers whose levels db_worker sets from its verbosity.
+WORKER_LOGGERS = [
+    logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")
+]
+
 
 def run_worker():
     """Run every task that is due with the real worker, here, then return."""
-    call_command(
-        "db_worker",
-        batch=True,  # stop once no task is ready
-        queue_name="*",
-        reload=False,
-        startup_delay=False,
-        verbosity=0,
-    )
+    levels = [logger.level for logger in WORKER_LOGGERS]
+    try:
+        call_command(
+            "db_worker",
+            batch=True,  # stop once no task is ready
+            queue_name="*",
+            reload=False,
+            startup_delay=False,
+            verbosity=0,
+        )
+    finally:
+        # Leave the log levels as the settings made them, for later tests.
+        for logger, level in zip(WORKER_LOGGERS, levels):
+            logger.setLevel(level)
 
 
 class DatabaseWorkerTests(CommunityTestCase):
