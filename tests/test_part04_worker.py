@@ -8,18 +8,22 @@ the port. Result rows are read from the SQLite file.
 """
 
 import math
+import os
 import shutil
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime
 from email import message_from_bytes
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from proof.processes import clean_env, copy_stage, free_port
+from proof.processes import clean_env, copy_stage, free_port, spawn
 
 pytestmark = pytest.mark.part(4)
 
@@ -297,3 +301,158 @@ print(count_titles_with.enqueue("kind").id)
             (result_id.replace("-", ""),),
         )
     assert (state, value) == ("SUCCESSFUL", "2")
+
+
+# Settings in which the backend knows only the "default" queue, as before
+# part 4 added "emails" to it.
+ONE_QUEUE = """
+from part04_settings import *  # noqa: F403
+
+TASKS = {{
+    "default": {{
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": {queues!r},
+    }},
+}}
+"""
+
+INVALID = "django.tasks.exceptions.InvalidTask: Queue 'emails' is not valid for backend."
+
+
+def answers(port):
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_until(condition, timeout=30, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_queue_missing_from_queues_stops_db_worker_but_not_runserver(project):
+    """db_worker (and runserver --noreload) exit at once; runserver under its
+    reloader prints the traceback, serves nothing, and serves once the
+    mistake is fixed."""
+    settings = project / "one_queue_settings.py"
+    settings.write_text(ONE_QUEUE.format(queues=["default"]))
+    env = clean_env(DJANGO_SETTINGS_MODULE="one_queue_settings")
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=project, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60,
+        )
+
+    stopped = run("db_worker")
+    assert stopped.returncode == 1
+    assert INVALID in stopped.stdout
+    assert "Starting worker" not in stopped.stdout
+
+    port = free_port()
+    stopped = run("runserver", "--noreload", str(port))
+    assert stopped.returncode == 1
+    assert INVALID in stopped.stdout
+
+    log = project / "runserver.log"
+    with open(log, "w") as output:
+        server = spawn(
+            [sys.executable, "manage.py", "runserver", str(port)],
+            cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until(lambda: INVALID in log.read_text(), what="the traceback")
+        time.sleep(1.5)
+        assert server.poll() is None, log.read_text()
+        assert not answers(port), "the server must serve nothing"
+        assert "Starting development server" not in log.read_text()
+
+        settings.write_text(ONE_QUEUE.format(queues=["default", "emails"]))
+        wait_until(lambda: answers(port), what="the server after the fix")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+RELOAD_WARNING = "Warning: --reload and --batch cannot be specified together."
+
+
+def test_the_reload_warning_of_batch_workers_follows_debug(project):
+    """--reload defaults to DEBUG: the warning shows with DEBUG = True, and
+    neither with --no-reload nor with DEBUG = False."""
+    batch = ("db_worker", "--batch", "--no-startup-delay")
+    output = manage(project, *batch).stdout
+    assert RELOAD_WARNING in output
+    assert "No more tasks to run" in output
+    assert RELOAD_WARNING not in manage(project, *batch, "--no-reload").stdout
+
+    (project / "no_debug_settings.py").write_text(
+        "from part04_settings import *  # noqa: F403\n\nDEBUG = False\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", *batch], cwd=project,
+        env=clean_env(DJANGO_SETTINGS_MODULE="no_debug_settings"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "No more tasks to run" in done.stdout
+    assert RELOAD_WARNING not in done.stdout
+
+
+def test_queue_name_takes_a_list_and_checks_no_name(project, inbox):
+    """A misspelled queue runs and finds nothing; "default,emails" serves both."""
+    notification, count = shell(project, PEOPLE + """
+from testimonials.tasks import count_words, enqueue_notification
+print(enqueue_notification(testimonial.pk).id)
+print(count_words.enqueue("one two").id)
+""")
+    output = worker(project, "--queue-name", "emials")
+    assert "queues=emials" in output
+    assert "No more tasks to run" in output
+    assert [status(project, notification), status(project, count)] == ["READY"] * 2
+
+    output = worker(project, "--queue-name", "default,emails")
+    assert "queues=default,emails" in output
+    assert [status(project, notification), status(project, count)] == [
+        "SUCCESSFUL", "SUCCESSFUL",
+    ], output
+    assert inbox.subjects() == ["New testimonial: Kind folks"]
+
+
+SLEEPING_TASK = """
+import asyncio
+
+from django.tasks import task
+
+
+@task
+async def nap(seconds):
+    await asyncio.sleep(seconds)
+    return seconds
+"""
+
+
+def test_the_worker_runs_one_coroutine_task_to_the_end_before_the_next(project):
+    (project / "testimonials" / "proof_nap.py").write_text(SLEEPING_TASK)
+    first, second = shell(project, """
+from testimonials.proof_nap import nap
+print(nap.enqueue(0.5).id)
+print(nap.enqueue(0.5).id)
+""")
+    output = worker(project)
+    with sqlite3.connect(project / "db.sqlite3") as connection:
+        rows = connection.execute(
+            f"SELECT status, started_at, finished_at FROM {TABLE} "
+            "WHERE id IN (?, ?) ORDER BY started_at",
+            (first.replace("-", ""), second.replace("-", "")),
+        ).fetchall()
+    assert [row[0] for row in rows] == ["SUCCESSFUL"] * 2, output
+    (_, _, earlier_finished), (_, later_started, _) = rows
+    assert datetime.fromisoformat(later_started) >= datetime.fromisoformat(
+        earlier_finished
+    ), rows

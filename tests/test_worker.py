@@ -9,6 +9,7 @@ The shutdown tests need a task that takes a while. Stage 1 has none, so they
 add a module with one to their copy of the project (never to the stage).
 """
 
+import json
 import os
 import signal
 import sqlite3
@@ -18,7 +19,7 @@ import time
 
 import pytest
 
-from proof.processes import clean_env, copy_stage
+from proof.processes import clean_env, copy_stage, spawn
 
 TABLE = "django_tasks_database_dbtaskresult"
 
@@ -78,7 +79,7 @@ def wait_for(project, result_id, statuses, timeout=30):
 
 def start_worker(project, *options):
     """A worker in a process group of its own, as a terminal starts it."""
-    return subprocess.Popen(
+    return spawn(
         [sys.executable, "manage.py", "db_worker", "--interval", "0.2",
          "--no-startup-delay", *(options or ["--no-reload"])],
         cwd=project, env=clean_env(), text=True,
@@ -172,3 +173,85 @@ def test_ctrl_c_under_the_autoreloader_abandons_the_running_task(project):
     assert "Watching for file changes" in output, "the worker ran without the reloader"
     time.sleep(4)  # longer than the task would have needed
     assert row(project, result_id)[0] == "RUNNING", output
+
+
+NO_DEBUG = "from mysite.settings import *  # noqa: F403\n\nDEBUG = False\n"
+
+
+def start_worker_with(project, settings, *options):
+    """A worker started with no reload option, under *settings*."""
+    return spawn(
+        [sys.executable, "manage.py", "db_worker", "--interval", "0.2",
+         "--no-startup-delay", *options],
+        cwd=project, env=clean_env(DJANGO_SETTINGS_MODULE=settings), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def test_the_worker_reloads_by_default_while_debug_is_true(project):
+    worker = start_worker_with(project, "mysite.settings")
+    try:
+        [result_id] = enqueue(
+            project,
+            "from testimonials.tasks import count_words\n"
+            "print(count_words.enqueue('under the reloader').id)",
+        )
+        wait_for(project, result_id, {"SUCCESSFUL"})
+    finally:
+        os.killpg(worker.pid, signal.SIGINT)
+        output, _ = worker.communicate(timeout=30)
+    assert output.startswith("Watching for file changes with StatReloader"), output
+
+
+def test_with_debug_false_the_worker_runs_without_reloader_and_stops_gracefully(
+    project,
+):
+    (project / "no_debug_settings.py").write_text(NO_DEBUG)
+    [result_id] = enqueue(
+        project,
+        "from testimonials.proof_slow import sleep_then_return\n"
+        "print(sleep_then_return.enqueue(1).id)",
+    )
+    worker = start_worker_with(project, "no_debug_settings")
+    try:
+        wait_for(project, result_id, {"RUNNING"})
+    finally:
+        output = stop(worker, signal.SIGTERM)
+    assert worker.returncode == 0, output
+    assert "Starting worker" in output
+    assert "Watching for file changes" not in output
+    assert row(project, result_id)[:2] == ("SUCCESSFUL", '"done"'), output
+
+
+def test_two_workers_never_run_the_same_task(project):
+    """On SQLite, each worker claims a row inside an exclusive transaction:
+    two batch workers share 20 tasks, and each row names one worker only."""
+    ids = enqueue(
+        project,
+        "from testimonials.proof_slow import sleep_then_return\n"
+        "for _ in range(20):\n"
+        "    print(sleep_then_return.enqueue(0.2).id)",
+    )
+    workers = [
+        spawn(
+            [sys.executable, "manage.py", "db_worker", "--batch", "--no-reload",
+             "--no-startup-delay", "--interval", "0", "--worker-id", name],
+            cwd=project, env=clean_env(), text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        for name in ("first", "second")
+    ]
+    outputs = [worker.communicate(timeout=120)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    with sqlite3.connect(project / "db.sqlite3") as connection:
+        rows = connection.execute(
+            f"SELECT status, worker_ids FROM {TABLE}"
+        ).fetchall()
+    assert len(rows) == len(ids) == 20
+    assert {status for status, _ in rows} == {"SUCCESSFUL"}
+    owners = [json.loads(worker_ids) for _, worker_ids in rows]
+    assert all(len(names) == 1 for names in owners), owners
+    assert {names[0] for names in owners} == {"first", "second"}, (
+        "both workers must have taken part"
+    )

@@ -11,6 +11,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import DatabaseError
+from django.db.models import QuerySet
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -132,3 +134,33 @@ def test_a_failure_that_is_not_the_network_is_not_retried(testimonial, settings)
     [row] = DBTaskResult.objects.all()
     assert row.status == "FAILED"
     assert row.exception_class_path.endswith("DoesNotExist")
+
+
+def test_the_result_and_its_id_are_saved_together_or_not_at_all(
+    testimonial, monkeypatch
+):
+    """If saving the id fails, the new task's row goes too: no worker ever
+    sees a task whose id the testimonial doesn't keep."""
+    update = QuerySet.update
+
+    def failing_update(queryset, **kwargs):
+        if queryset.model is Testimonial:
+            raise DatabaseError("the id could not be saved")
+        return update(queryset, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "update", failing_update)
+    with pytest.raises(DatabaseError):
+        tasks.enqueue_notification(testimonial.pk)
+    assert not DBTaskResult.objects.exists()
+    run_worker()
+    assert not DBTaskResult.objects.exists()
+    testimonial.refresh_from_db()
+    assert not testimonial.notification_id
+
+
+def test_using_without_run_after_keeps_the_tasks_own():
+    task = tasks.notify_staff_about_testimonial
+    assert task.run_after is None
+    assert task.using(run_after=None).run_after is None
+    later = timezone.now() + timedelta(hours=1)
+    assert task.using(run_after=later).using(run_after=None).run_after == later

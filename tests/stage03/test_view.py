@@ -2,7 +2,9 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.tasks import TaskResultStatus
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from testimonials.models import Testimonial
@@ -66,3 +68,15 @@ def test_the_admin_lists_the_notification_state(admin_client, member):
     assert queued.notification_id
     assert queued.notification_result() is None
     assert admin_client.get(CHANGELIST).status_code == 200
+
+
+def test_the_admin_reads_one_result_per_row(admin_client, member):
+    """Each notified testimonial in the list costs one more query."""
+    counts = []
+    for n in range(3):
+        testimonial = Testimonial.objects.create(author=member, title=f"T{n}", text="x")
+        enqueue_notification(testimonial.pk)
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(CHANGELIST).status_code == 200
+        counts.append(len(queries))
+    assert [b - a for a, b in zip(counts, counts[1:])] == [1, 1], counts

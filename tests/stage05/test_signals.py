@@ -13,10 +13,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.tasks import TaskResultStatus
-from django.tasks.signals import task_finished, task_started
+from django.tasks.signals import task_enqueued, task_finished, task_started
 from django.utils import timezone
 from django_tasks_db import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from testimonials import signals
 from testimonials.models import Testimonial
@@ -221,3 +223,24 @@ def test_the_worker_sends_the_backend_object_or_its_class(db, connected):
     for _, _, sender in senders:
         backend = sender if isinstance(sender, type) else type(sender)
         assert issubclass(backend, DatabaseBackend)
+
+
+class Rollback(Exception):
+    pass
+
+
+def test_task_enqueued_comes_before_the_row_is_committed(transactional_db, connected):
+    """Inside a transaction, a receiver of task_enqueued finds the row, but
+    the transaction is still open; rolled back, the row is gone."""
+    seen = []
+
+    def receiver(sender, task_result, **kwargs):
+        row_exists = DBTaskResult.objects.filter(id=task_result.id).exists()
+        seen.append((row_exists, connection.in_atomic_block))
+
+    connected(task_enqueued, receiver)
+    with pytest.raises(Rollback), transaction.atomic():
+        result = count_words.enqueue("never committed")
+        raise Rollback
+    assert seen == [(True, True)]
+    assert not DBTaskResult.objects.filter(id=result.id).exists()
