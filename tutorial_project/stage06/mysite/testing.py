@@ -230,9 +230,10 @@ class RecordingBackend(BaseTaskBackend):
         object.__setattr__(result, "started_at", started)
         object.__setattr__(result, "last_attempted_at", started)
         result.worker_ids.append(self.worker_id)
-        task_started.send(type(self), task_result=result)
         task = result.task
+        # As db_worker does: a signal receiver that raises fails the task.
         try:
+            task_started.send(type(self), task_result=result)
             if task.takes_context:
                 value = task.call(
                     TaskContext(task_result=result), *result.args, **result.kwargs
@@ -241,7 +242,10 @@ class RecordingBackend(BaseTaskBackend):
                 value = task.call(*result.args, **result.kwargs)
             # Stored as JSON, as a real backend stores it.
             object.__setattr__(result, "_return_value", normalize_json(value))
-        except Exception as error:
+            object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)
+            object.__setattr__(result, "finished_at", timezone.now())
+            task_finished.send(type(self), task_result=result)
+        except BaseException as error:
             result.errors.append(
                 TaskError(
                     exception_class_path=(
@@ -250,8 +254,7 @@ class RecordingBackend(BaseTaskBackend):
                     traceback="".join(format_exception(error)),
                 )
             )
+            object.__setattr__(result, "_return_value", None)
             object.__setattr__(result, "status", TaskResultStatus.FAILED)
-        else:
-            object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)
-        object.__setattr__(result, "finished_at", timezone.now())
-        task_finished.send(type(self), task_result=result)
+            object.__setattr__(result, "finished_at", timezone.now())
+            task_finished.send(type(self), task_result=result)

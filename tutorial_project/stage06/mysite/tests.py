@@ -173,6 +173,21 @@ class RecordingBackendTests(SimpleTestCase):
             ],
         )
 
+    def test_a_receiver_that_raises_fails_the_task(self):
+        def careless(sender, task_result, **kwargs):
+            if task_result.status == TaskResultStatus.SUCCESSFUL:
+                raise RuntimeError("a bug in a receiver")
+
+        task_finished.connect(careless)
+        self.addCleanup(task_finished.disconnect, careless)
+        add.enqueue(1, 1)
+
+        with self.assertLogs("django.tasks", "ERROR"):
+            [done] = self.backend.run_all()
+
+        self.assertEqual(done.status, TaskResultStatus.FAILED)
+        self.assertEqual(done.errors[0].exception_class, RuntimeError)
+
     def test_run_all_leaves_the_tasks_that_tasks_enqueue(self):
         countdown.enqueue(2)
 
