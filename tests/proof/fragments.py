@@ -81,7 +81,9 @@ class ReaderFile:
         # has a line further down too (a reader separates what they add).
         before = next((k for k in range(j - 1, -1, -1) if self.final[k].strip()), None)
         below = any(
-            self._has_text_line(k) for k in range(j + 1, len(self.final)) if self.final[k].strip()
+            self._has_text_line(k)
+            for k in range(j + 1, len(self.final))
+            if self.final[k].strip()
         )
         if before is None:
             return below
@@ -101,7 +103,9 @@ class ReaderFile:
                 if not self.deletions_shown:
                     out.extend(self.previous[i1:i2])
             else:  # replace: the new version once shown, else the old one
-                shown = any(j in self.shown_by for j in range(j1, j2) if self.final[j].strip())
+                shown = any(
+                    j in self.shown_by for j in range(j1, j2) if self.final[j].strip()
+                )
                 if shown or self.deletions_shown:
                     out.extend(new)
                 else:
@@ -124,7 +128,11 @@ class ReaderFile:
         problems = []
         for number in emphasized:
             j = number - 1
-            if 0 <= j < len(self.final) and self.final[j].strip() and self._has_text_line(j):
+            if (
+                0 <= j < len(self.final)
+                and self.final[j].strip()
+                and self._has_text_line(j)
+            ):
                 if j in self.shown_by:
                     since = f"shown at {self.shown_by[j]}"
                 else:
@@ -140,7 +148,9 @@ class ReaderFile:
         for number in numbers:
             if 0 < number <= len(self.final):
                 self.shown_by.setdefault(number - 1, place)
-        if all(j in self.shown_by for j in range(len(self.final)) if self.final[j].strip()):
+        if all(
+            j in self.shown_by for j in range(len(self.final)) if self.final[j].strip()
+        ):
             # The page has shown every line of the file: the reader's copy
             # is the page's.
             self.deletions_shown = True
@@ -150,7 +160,8 @@ class ReaderFile:
         """What the page never showed: final lines, or deletions."""
         problems = []
         missing = [
-            j + 1 for j in range(len(self.final))
+            j + 1
+            for j in range(len(self.final))
             if self.final[j].strip() and not self._has_text_line(j)
         ]
         if missing:
@@ -161,8 +172,10 @@ class ReaderFile:
         if not self.deletions_shown:
             gone = [
                 i + 1
-                for tag, i1, i2, _j1, _j2 in self.opcodes if tag == "delete"
-                for i in range(i1, i2) if self.previous[i].strip()
+                for tag, i1, i2, _j1, _j2 in self.opcodes
+                if tag == "delete"
+                for i in range(i1, i2)
+                if self.previous[i].strip()
             ]
             if gone:
                 problems.append(
@@ -180,7 +193,9 @@ def block_lines(block, final_text):
     numbers = block.attributes.get("proof_lines")
     final = final_text.splitlines()
     if numbers is not None:
-        stamped = [final[n - 1].strip() if 0 < n <= len(final) else None for n in numbers]
+        stamped = [
+            final[n - 1].strip() if 0 < n <= len(final) else None for n in numbers
+        ]
         if stamped != [line.strip() for line in block.text.splitlines()]:
             # The file changed since the site was built: the stamp is stale.
             numbers = None
@@ -195,8 +210,11 @@ def block_lines(block, final_text):
 class ReaderFiles:
     """The files a page has shown so far, by their path in the project."""
 
-    def __init__(self):
+    def __init__(self, previous=None):
         self.files = {}
+        # previous(relative) -> the text to start from instead of the
+        # reader's file, or None to start from the reader's file.
+        self.previous = previous or (lambda relative: None)
 
     def apply(self, block, project, final_path):
         """Apply an include block; returns (the reader's text now, problems)."""
@@ -205,11 +223,14 @@ class ReaderFiles:
         current = self.files.get(relative)
         if current is None:
             target = Path(project) / relative
-            previous = target.read_text() if target.is_file() else None
+            previous = self.previous(relative)
+            if previous is None and target.is_file():
+                previous = target.read_text()
             current = self.files[relative] = ReaderFile(relative, previous, final_text)
         numbers = block_lines(block, final_text)
         problems = current.show(
-            where(block.source, block.line), numbers,
+            where(block.source, block.line),
+            numbers,
             block.attributes.get("proof_emphasized", ()),
         )
         return current.text(), problems

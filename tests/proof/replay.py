@@ -45,7 +45,6 @@ At the end, the project folder must hold exactly the files of stage NN.
 
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import threading
@@ -53,16 +52,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .changes import normalize_generated
+from .changes import generated_project, normalize_generated, stage01_django
 from .compare import matches
 from .fragments import ReaderFiles
 from .normalize import normalize
 from .paths import BUILD, PROJECT_DIR_NAME, VENV_BIN, stage_dir, stage_files, where
 from .processes import clean_env, port_holder, port_problem, reserve_port, spawn
 from .reader import READER_PASSWORD, Reader, load_action
+from .session import SessionError, Shell, run_statement, statements
 from .shell_start import ShellStartError, startup_output
 from .start import missing_installs, recipe_blocks, stage_zip, unpack
-from .session import SessionError, Shell, run_statement, statements
 
 COMMAND_TIMEOUT = 180
 # The page's fixed ports, which each replay moves to ports of its own.
@@ -165,7 +164,7 @@ class Background:
             return self.rewrite(b"".join(self.chunks).decode("utf-8", "replace"))
 
     def since_mark(self):
-        return self.text()[self.mark:]
+        return self.text()[self.mark :]
 
     def settle(self, expected):
         """Wait until the output since the mark matches *expected*.
@@ -191,7 +190,9 @@ class Background:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-            raise ReplayError(f"{self.command!r} did not stop within 20 s of Ctrl+C")
+            raise ReplayError(
+                f"{self.command!r} did not stop within 20 s of Ctrl+C"
+            ) from None
         self.reader.join(timeout=5)
         return self.process.returncode
 
@@ -220,9 +221,6 @@ def is_long_running(argv):
     return argv[:3] == ["python", "-m", "aiosmtpd"]
 
 
-
-
-
 class Replay:
     def __init__(self, part, blocks, workdir, transcript=None):
         self.part = part
@@ -247,7 +245,9 @@ class Replay:
             PYTHONPATH=os.pathsep.join(
                 filter(None, [str(REPLAY_SITE), os.environ.get("PYTHONPATH")])
             ),
-            PROOF_CONNECT=",".join(f"{shown}={real}" for shown, real in self.ports.items()),
+            PROOF_CONNECT=",".join(
+                f"{shown}={real}" for shown, real in self.ports.items()
+            ),
         )
         if part == 1:
             # The page creates the project wherever it likes; see `project`.
@@ -264,7 +264,8 @@ class Replay:
             if forgotten:
                 raise ReplayError(
                     f"part 0's recipe for starting with part {part} does not "
-                    "install " + ", ".join(
+                    "install "
+                    + ", ".join(
                         f"{name} (part {number} installs it)"
                         for name, number in sorted(forgotten.items())
                     )
@@ -283,8 +284,22 @@ class Replay:
     def reader_files(self):
         """The files the page has shown, as the reader has them (fragments.py)."""
         if self._reader_files is None:
-            self._reader_files = ReaderFiles()
+            self._reader_files = ReaderFiles(previous=self._generated_by_stage_django)
         return self._reader_files
+
+    def _generated_by_stage_django(self, relative):
+        """What startproject wrote, as the Django that made stage 1 writes it.
+
+        Under another release (CI's Django 6.0 job), the reader's own
+        startproject writes other settings; the page's edits are checked
+        against the files of the release the stages were made with.
+        """
+        import django
+
+        if self.part != 1 or django.get_version() == stage01_django():
+            return None
+        generated = generated_project() / relative
+        return generated.read_text() if generated.is_file() else None
 
     @property
     def project(self):
@@ -319,7 +334,9 @@ class Replay:
             for block in self.blocks:
                 handler = getattr(self, f"do_{block.kind}", None)
                 if handler is None:
-                    self.fail(block, 0, f"a block of kind {block.kind!r} cannot be replayed")
+                    self.fail(
+                        block, 0, f"a block of kind {block.kind!r} cannot be replayed"
+                    )
                 handler(block)
             try:
                 self.finish()
@@ -388,7 +405,8 @@ class Replay:
         the replay waits as long, then until the commands' output settles.
         """
         running = [
-            b for b in self.backgrounds.values()
+            b
+            for b in self.backgrounds.values()
             if b.process.poll() is None and reloads(shlex.split(b.command))
         ]
         if not running:
@@ -400,7 +418,8 @@ class Replay:
     def do_pycon(self, block):
         if self.shell is None:
             self.fail(
-                block, 0,
+                block,
+                0,
                 "a Python session, but the page has not started "
                 "`python manage.py shell` yet",
             )
@@ -435,7 +454,8 @@ class Replay:
     # -- commands ------------------------------------------------------------
 
     def command(self, block, step, terminal="main"):
-        self.log(f"$ {step.command}    # {where(block.source, page_line(block, step.offset))}")
+        place = where(block.source, page_line(block, step.offset))
+        self.log(f"$ {step.command}    # {place}")
         try:
             argv = shlex.split(step.command)
         except ValueError as error:
@@ -459,7 +479,8 @@ class Replay:
                     self.log(output)
                     if not _matches(step.expected, output):
                         self.fail(
-                            block, step.offset,
+                            block,
+                            step.offset,
                             f"`{step.command}`\n" + _difference(step.expected, output),
                         )
             if self.shell is not None:
@@ -478,7 +499,9 @@ class Replay:
             # answers them through the documented environment variable.
             run = step.command + " --noinput"
             env = {**self.env, "DJANGO_SUPERUSER_PASSWORD": READER_PASSWORD}
-            expected = [line for line in step.expected if not line.startswith("Password")]
+            expected = [
+                line for line in step.expected if not line.startswith("Password")
+            ]
         step = Step(step.kind, step.command, expected, step.offset)
         done = subprocess.run(
             ["bash", "-c", run],
@@ -493,10 +516,15 @@ class Replay:
         self.log(output)
         shown = any(line.strip() for line in step.expected)
         if shown and not _matches(step.expected, output):
-            self.fail(block, step.offset, f"`{step.command}`\n" + _difference(step.expected, output))
+            self.fail(
+                block,
+                step.offset,
+                f"`{step.command}`\n" + _difference(step.expected, output),
+            )
         if done.returncode != 0 and not shown:
             self.fail(
-                block, step.offset,
+                block,
+                step.offset,
                 f"`{step.command}` failed (exit status {done.returncode}) and "
                 f"the page does not show an error:\n{_indent(output)}",
             )
@@ -504,14 +532,18 @@ class Replay:
     def pip_install(self, block, step, argv):
         done = subprocess.run(
             [str(VENV_BIN / "python"), "-m", "pip", "install", "--dry-run", *argv[4:]],
-            cwd=self.cwd, env=self.env, capture_output=True, text=True,
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
             timeout=COMMAND_TIMEOUT,
         )
         output = done.stdout + done.stderr
         self.log(output)
         if done.returncode != 0 or "Would install" in output:
             self.fail(
-                block, step.offset,
+                block,
+                step.offset,
                 f"`{step.command}` does not install what requirements.txt pins:\n"
                 + _indent(output),
             )
@@ -520,35 +552,51 @@ class Replay:
         running = self.backgrounds.get(terminal)
         if running is not None and running.process.poll() is None:
             self.fail(
-                block, step.offset,
+                block,
+                step.offset,
                 f"`{step.command}` starts in the {terminal!r} terminal while "
                 f"`{running.command}` still runs there; stop it first (a ^C line)",
             )
         run, rewrite, port, listens = None, None, None, None
         if argv[2:3] == ["runserver"]:
             if len(argv) > 3:
-                self.fail(block, step.offset, "the replay runs runserver without arguments only")
+                self.fail(
+                    block,
+                    step.offset,
+                    "the replay runs runserver without arguments only",
+                )
             # Stand-in: the replay's port, shown as the default 8000.
             port = listens = self.ports[RUNSERVER_PORT]
             run = f"{step.command} 127.0.0.1:{port}"
             rewrite = self.shown_as(RUNSERVER_PORT)
         elif argv[:3] == ["python", "-m", "aiosmtpd"]:
             run, rewrite, listens = self.smtp_stand_in(block, step, argv)
-        background = Background(step.command, self.cwd, self.env, run=run, rewrite=rewrite)
+        background = Background(
+            step.command, self.cwd, self.env, run=run, rewrite=rewrite
+        )
         background.port = port
         background.listens = listens
         self.backgrounds[terminal] = background
         if not background.settle(step.expected):
             output = background.text()
             self.log(output)
-            self.fail(block, step.offset, f"`{step.command}`\n" + _difference(step.expected, output))
+            self.fail(
+                block,
+                step.offset,
+                f"`{step.command}`\n" + _difference(step.expected, output),
+            )
         elif background.process.poll() is not None:
             output = background.text()
             self.log(output)
             holder = port_holder(listens) if listens else None
-            held = f"\nIts port, 127.0.0.1:{listens}, is held by {holder}." if holder else ""
+            held = (
+                f"\nIts port, 127.0.0.1:{listens}, is held by {holder}."
+                if holder
+                else ""
+            )
             self.fail(
-                block, step.offset,
+                block,
+                step.offset,
                 f"`{step.command}` should keep running, but it stopped (exit status "
                 f"{background.process.returncode}):\n{_indent(output)}{held}",
             )
@@ -577,9 +625,11 @@ class Replay:
                 break
         else:
             self.fail(
-                block, step.offset,
+                block,
+                step.offset,
                 f"`{step.command}` listens on aiosmtpd's default address; the page "
-                f"should name it: -l 127.0.0.1:{SMTP_PORT}, where the stages' MAILERS send",
+                f"should name it: -l 127.0.0.1:{SMTP_PORT}, "
+                "where the stages' MAILERS send",
             )
             return None, None, None
         host, _, port = value.rpartition(":")
@@ -590,7 +640,8 @@ class Replay:
         problem = port_problem(int(port)) if port.isdigit() else None
         if problem:
             self.fail(
-                block, step.offset,
+                block,
+                step.offset,
                 f"`{step.command}` needs a port the replay cannot move: {problem}",
             )
         return None, None, int(port) if port.isdigit() else None
@@ -598,7 +649,11 @@ class Replay:
     def running_in(self, block, step, terminal):
         background = self.backgrounds.get(terminal)
         if background is None or background.process.poll() is not None:
-            self.fail(block, step.offset, f"no command is running in the {terminal!r} terminal")
+            self.fail(
+                block,
+                step.offset,
+                f"no command is running in the {terminal!r} terminal",
+            )
             return None
         return background
 
@@ -610,7 +665,11 @@ class Replay:
         output = background.since_mark()
         self.log(f"# more output in the {terminal!r} terminal\n" + output)
         if not settled:
-            self.fail(block, step.offset, f"in the {terminal!r} terminal\n" + _difference(step.expected, output))
+            self.fail(
+                block,
+                step.offset,
+                f"in the {terminal!r} terminal\n" + _difference(step.expected, output),
+            )
         background.mark = len(background.text())
 
     def interrupt(self, block, step, terminal="main"):
@@ -621,7 +680,11 @@ class Replay:
         output = background.since_mark()
         self.log("^C\n" + output)
         if not _matches(step.expected, output):
-            self.fail(block, step.offset, "after Ctrl+C\n" + _difference(step.expected, output))
+            self.fail(
+                block,
+                step.offset,
+                "after Ctrl+C\n" + _difference(step.expected, output),
+            )
         del self.backgrounds[terminal]
 
     # -- the end ---------------------------------------------------------------
@@ -639,7 +702,9 @@ class Replay:
         for relative in sorted(theirs - ours):
             problems.append(f"missing after the replay: {relative}")
         for relative in sorted(ours - theirs):
-            problems.append(f"left by the replay but not in stage{self.part:02d}: {relative}")
+            problems.append(
+                f"left by the replay but not in stage{self.part:02d}: {relative}"
+            )
         for relative in sorted(ours & theirs):
             mine = normalize_generated((self.project / relative).read_text())
             stage = normalize_generated((expected / relative).read_text())
