@@ -2,7 +2,8 @@
 # bootstraps .venv first, so a fresh clone needs nothing but `make`.
 #
 #   make livehtml   build the site, serve it, rebuild on every change
-#   make test       the whole proof (see docs/project/testing.md)
+#   make lint       the pages' style and spelling, the Python code's style
+#   make test       the lint, then the whole proof (see docs/project/testing.md)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -74,8 +75,13 @@ html: $(STAMP) ## Build the site into _build/html; any warning is an error
 	$(SPHINX) -b html docs $(BUILD)/html $(SPHINXOPTS)
 	@echo "Open $(BUILD)/html/index.html"
 
+.PHONY: lint
+lint: $(STAMP) ## Check the pages' style and spelling and the Python code's style (docs/lint.py)
+	$(PY) docs/lint.py
+
 .PHONY: test
-test: $(STAMP) ## Run the whole proof: build, audit, sessions, commands, stages, worker
+test: $(STAMP) ## Run the lint, then the whole proof: build, audit, sessions, commands, stages, worker
+	$(PY) docs/lint.py
 	$(PY) -m pytest -c tests/pytest.ini $(PYTEST_ARGS)
 
 .PHONY: django-inventory

@@ -29,18 +29,26 @@ from proof.processes import clean_env, copy_stage  # noqa: E402
 APPROACHES = [
     ("the function, with call()", ["testimonials.tests.test_tasks.NotifyStaffTests"]),
     ("DummyBackend", ["testimonials.tests.test_tasks.SubmitWithDummyBackendTests"]),
-    ("ImmediateBackend", ["testimonials.tests.test_tasks.NotifyWithImmediateBackendTests"]),
+    (
+        "ImmediateBackend",
+        ["testimonials.tests.test_tasks.NotifyWithImmediateBackendTests"],
+    ),
     (
         "RecordingBackend",
-        ["testimonials.tests.test_recording.SubmitTests",
-         "testimonials.tests.test_recording.DigestTests"],
+        [
+            "testimonials.tests.test_recording.SubmitTests",
+            "testimonials.tests.test_recording.DigestTests",
+        ],
     ),
-    ("database backend + db_worker", ["testimonials.tests.test_worker.DatabaseWorkerTests"]),
+    (
+        "database backend + db_worker",
+        ["testimonials.tests.test_worker.DatabaseWorkerTests"],
+    ),
 ]
 
 # Runs inside the copy of the stage: one test database, each approach's
 # classes loaded afresh and run `repeat` times.
-DRIVER = '''
+DRIVER = """
 import json, os, statistics, sys, time, unittest
 sys.argv = ["bench", "test"]  # the settings' TESTING flag: quiet logs
 os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
@@ -67,14 +75,16 @@ try:
             suite.run(result)
             elapsed = time.perf_counter() - start
             if not result.wasSuccessful():
-                raise SystemExit(f"{name}: tests failed: {result.failures + result.errors}")
+                problems = result.failures + result.errors
+                raise SystemExit(f"{name}: tests failed: {problems}")
             per_test.append(elapsed / count)
-        rows.append([name, count, statistics.median(per_test), min(per_test), max(per_test)])
+        median = statistics.median(per_test)
+        rows.append([name, count, median, min(per_test), max(per_test)])
 finally:
     runner.teardown_databases(databases)
     teardown_test_environment()
 print(json.dumps(rows))
-'''
+"""
 
 
 def measure(repeat):
@@ -83,9 +93,12 @@ def measure(repeat):
         driver = project / "bench_driver.py"
         driver.write_text(DRIVER)
         done = subprocess.run(
-            [sys.executable, driver.name], cwd=project,
+            [sys.executable, driver.name],
+            cwd=project,
             env=clean_env(BENCH_PLAN=json.dumps([APPROACHES, repeat])),
-            capture_output=True, text=True, timeout=600,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
     if done.returncode != 0:
         raise SystemExit(f"the benchmark failed:\n{done.stdout}{done.stderr}")
@@ -109,7 +122,9 @@ def table(rows, repeat):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--repeat", type=int, default=20,
+        "--repeat",
+        type=int,
+        default=20,
         help="how many times each approach's tests run (default: 20)",
     )
     args = parser.parse_args(argv)

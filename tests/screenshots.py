@@ -37,8 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from proof.paths import ROOT  # noqa: E402
 from proof.chromium import launch  # noqa: E402
+from proof.paths import ROOT  # noqa: E402
 from proof.processes import clean_env, copy_stage, free_port, spawn  # noqa: E402
 
 IMAGES = ROOT / "docs" / "tutorial" / "_images"
@@ -55,7 +55,7 @@ SCREENSHOTS = {
     "part05-toolbar-tasks-panel.png": (VIEWPORT["width"], VIEWPORT["height"]),
 }
 
-SETTINGS = '''
+SETTINGS = """
 from mysite.settings import *  # noqa: F403
 
 MAILERS = {{
@@ -64,7 +64,7 @@ MAILERS = {{
         "OPTIONS": {{"host": "127.0.0.1", "port": {port}, "timeout": 10}},
     }},
 }}
-'''
+"""
 
 # What the reader's database holds by part 5, in a few rows: a member's
 # testimonial, its notification and two word counts (run by the worker),
@@ -136,8 +136,15 @@ def prepare(folder, smtp_port):
     (project / "screenshot_settings.py").write_text(SETTINGS.format(port=smtp_port))
     manage(project, "migrate", "--verbosity", "0")
     manage(project, "shell", "--verbosity", "0", "--command", BEFORE_THE_WORKER)
-    manage(project, "db_worker", "--batch", "--no-reload", "--no-startup-delay",
-           "--queue-name", "*")
+    manage(
+        project,
+        "db_worker",
+        "--batch",
+        "--no-reload",
+        "--no-startup-delay",
+        "--queue-name",
+        "*",
+    )
     manage(project, "shell", "--verbosity", "0", "--command", AFTER_THE_WORKER)
     return project
 
@@ -165,7 +172,7 @@ def running_site(project):
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
                         "runserver did not start:\n" + server.stdout.read().decode()
-                    )
+                    ) from None
                 time.sleep(0.2)
         yield url
     finally:
@@ -317,7 +324,9 @@ def take_all(out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(IMAGES), help="where to write the PNG files")
+    parser.add_argument(
+        "--out", default=str(IMAGES), help="where to write the PNG files"
+    )
     args = parser.parse_args(argv)
     for path in take_all(args.out):
         print(path)

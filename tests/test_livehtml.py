@@ -24,7 +24,10 @@ def test_livehtml_serves_the_site(tmp_path):
     port = free_port()
     server = spawn(
         [shutil.which("make"), "-s", "livehtml", f"PORT={port}", f"BUILD={tmp_path}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     try:

@@ -20,7 +20,7 @@ from proof.reader import READER_PASSWORD, Browser
 
 pytestmark = pytest.mark.part(2)
 
-SETTINGS = '''
+SETTINGS = """
 from mysite.settings import *  # noqa: F403
 
 MAILERS = {{
@@ -29,13 +29,15 @@ MAILERS = {{
         "OPTIONS": {{"file_path": {outbox!r}}},
     }},
 }}
-'''
+"""
 
 
 @pytest.fixture
 def project(tmp_path):
     folder = copy_stage(2, tmp_path / "community")
-    (folder / "e2e_settings.py").write_text(SETTINGS.format(outbox=str(tmp_path / "outbox")))
+    (folder / "e2e_settings.py").write_text(
+        SETTINGS.format(outbox=str(tmp_path / "outbox"))
+    )
     return folder
 
 
@@ -48,8 +50,12 @@ def env():
 
 def manage(project, *args):
     done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=project, env=env(),
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=project,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout + done.stderr
@@ -57,16 +63,30 @@ def manage(project, *args):
 
 def test_a_posted_testimonial_reaches_the_staff_by_email(project, tmp_path):
     manage(project, "migrate", "--verbosity", "0")
-    manage(project, "createsuperuser", "--noinput", "--username", "admin",
-           "--email", "admin@example.com")
-    manage(project, "shell", "--command",
-           "from django.contrib.auth.models import User\n"
-           f"User.objects.create_user('member', 'm@example.com', {READER_PASSWORD!r})")
+    manage(
+        project,
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        "admin",
+        "--email",
+        "admin@example.com",
+    )
+    manage(
+        project,
+        "shell",
+        "--command",
+        "from django.contrib.auth.models import User\n"
+        f"User.objects.create_user('member', 'm@example.com', {READER_PASSWORD!r})",
+    )
 
     port = free_port()
     server = spawn(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=project, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=project,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         browser = Browser(f"http://127.0.0.1:{port}")
@@ -89,9 +109,13 @@ def test_a_posted_testimonial_reaches_the_staff_by_email(project, tmp_path):
         server.wait(timeout=20)
 
     outbox = tmp_path / "outbox"
-    assert not outbox.exists() or not any(outbox.iterdir()), "no email before a worker runs"
+    assert not outbox.exists() or not any(outbox.iterdir()), (
+        "no email before a worker runs"
+    )
 
-    worker = manage(project, "db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    worker = manage(
+        project, "db_worker", "--batch", "--no-startup-delay", "--no-reload"
+    )
     assert "state=SUCCESSFUL" in worker, worker
 
     [message] = [p.read_text() for p in Path(outbox).iterdir()]

@@ -25,7 +25,7 @@ from proof.processes import clean_env, copy_stage
 
 pytestmark = pytest.mark.part(2)
 
-DRIVER = '''
+DRIVER = """
 import sys
 
 import django
@@ -58,10 +58,10 @@ except RolledBack:
     print("rolled back", flush=True)
 else:
     print("committed", flush=True)
-'''
+"""
 
 # The task table in a database of its own, behind a router.
-OTHER_ALIAS_SETTINGS = '''
+OTHER_ALIAS_SETTINGS = """
 from mysite.settings import *  # noqa: F403
 
 DATABASES = {
@@ -84,7 +84,7 @@ class TasksRouter:
 
     def allow_migrate(self, db, app_label, **hints):
         return db == ("tasks" if app_label == "django_tasks_database" else "default")
-'''
+"""
 
 COUNT_TASKS = (
     "from django_tasks_db.models import DBTaskResult\n"
@@ -102,8 +102,12 @@ class Project:
 
     def manage(self, *args):
         done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=self.folder, env=self.env(),
-            capture_output=True, text=True, timeout=120,
+            [sys.executable, "manage.py", *args],
+            cwd=self.folder,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout + done.stderr
@@ -111,21 +115,32 @@ class Project:
     def tasks_seen_from_outside(self):
         """The statuses of the task rows, as another connection sees them."""
         [line] = [
-            line for line in self.manage("shell", "--command", COUNT_TASKS).splitlines()
+            line
+            for line in self.manage("shell", "--command", COUNT_TASKS).splitlines()
             if line.startswith("tasks:")
         ]
         return line
 
     def start(self, *args, stdin=None):
         return subprocess.Popen(
-            [sys.executable, *args], cwd=self.folder, env=self.env(), text=True,
-            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [sys.executable, *args],
+            cwd=self.folder,
+            env=self.env(),
+            text=True,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
 
     def start_worker(self):
         return self.start(
-            "manage.py", "db_worker", "--batch", "--no-startup-delay", "--no-reload",
-            "--interval", "0.2",
+            "manage.py",
+            "db_worker",
+            "--batch",
+            "--no-startup-delay",
+            "--no-reload",
+            "--interval",
+            "0.2",
         )
 
 
@@ -148,8 +163,14 @@ def make_project(tmp_path, settings="mysite.settings"):
     project.manage("migrate", "--verbosity", "0")
     if settings != "mysite.settings":
         project.manage("migrate", "--database", "tasks", "--verbosity", "0")
-    project.manage("createsuperuser", "--noinput", "--username", "admin",
-                   "--email", "admin@example.com")
+    project.manage(
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        "admin",
+        "--email",
+        "admin@example.com",
+    )
     return project
 
 
@@ -227,7 +248,8 @@ def test_tasks_in_another_database_race_the_transaction(other_alias):
     # The rollback took the testimonial, and left the task.
     assert project.tasks_seen_from_outside() == "tasks: ['FAILED']"
     count = project.manage(
-        "shell", "--command",
+        "shell",
+        "--command",
         "from testimonials.models import Testimonial\n"
         "print('testimonials', Testimonial.objects.count())",
     )

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.part(4)
 
 TABLE = "django_tasks_database_dbtaskresult"
 
-SETTINGS = '''
+SETTINGS = """
 from mysite.settings import *  # noqa: F403
 
 MAILERS = {{
@@ -38,11 +38,11 @@ MAILERS = {{
         "OPTIONS": {{"host": "127.0.0.1", "port": {port}, "timeout": 10}},
     }},
 }}
-'''
+"""
 
 # The stage has no coroutine task: the async test adds this module to its
 # copy of the project, never to the stage.
-ASYNC_TASK = '''
+ASYNC_TASK = """
 from django.tasks import task
 
 from .models import Testimonial
@@ -51,7 +51,7 @@ from .models import Testimonial
 @task
 async def count_titles_with(word):
     return await Testimonial.objects.filter(title__icontains=word).acount()
-'''
+"""
 
 # A staff account, a member and their pending testimonial, in the shell.
 PEOPLE = """
@@ -59,7 +59,9 @@ from django.contrib.auth.models import User
 from testimonials.models import Testimonial
 User.objects.create_superuser("admin", "admin@example.com")
 member = User.objects.create_user("member", "member@example.com")
-testimonial = Testimonial.objects.create(author=member, title="Kind folks", text="Thanks")
+testimonial = Testimonial.objects.create(
+    author=member, title="Kind folks", text="Thanks"
+)
 """
 
 
@@ -93,7 +95,11 @@ def migrated(tmp_path_factory):
     folder = copy_stage(4, tmp_path_factory.mktemp("stage04") / "community")
     done = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=folder, env=clean_env(), capture_output=True, text=True, timeout=120,
+        cwd=folder,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return folder
@@ -109,8 +115,12 @@ def project(migrated, tmp_path, inbox):
 def manage(project, *args):
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=project, env=clean_env(DJANGO_SETTINGS_MODULE="part04_settings"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+        cwd=project,
+        env=clean_env(DJANGO_SETTINGS_MODULE="part04_settings"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
     )
 
 
@@ -146,11 +156,15 @@ def test_a_worker_serves_only_the_queues_it_is_given(project, inbox):
     task next to it, so they did work. --exclude-queues without "*" is an
     error. Then a worker for "emails" sends the email.
     """
-    notification, first_count = shell(project, PEOPLE + """
+    notification, first_count = shell(
+        project,
+        PEOPLE
+        + """
 from testimonials.tasks import count_words, enqueue_notification
 print(enqueue_notification(testimonial.pk).id)
 print(count_words.enqueue("one two").id)
-""")
+""",
+    )
 
     output = worker(project)
     assert "queues=default" in output
@@ -159,7 +173,8 @@ print(count_words.enqueue("one two").id)
 
     [second_count] = shell(
         project,
-        "from testimonials.tasks import count_words\nprint(count_words.enqueue('three').id)",
+        "from testimonials.tasks import count_words\n"
+        "print(count_words.enqueue('three').id)",
     )
     output = worker(project, "--queue-name", "*", "--exclude-queues", "emails")
     assert status(project, second_count) == "SUCCESSFUL", output
@@ -187,12 +202,16 @@ print(count_words.enqueue("one two").id)
 def test_the_notification_overtakes_digest_batches_enqueued_before_it(project, inbox):
     """Priority 10 beats -10: a worker allowed one task takes the notification,
     although three digest batches waited in the same queue before it."""
-    *batches, notification = shell(project, PEOPLE + """
+    *batches, notification = shell(
+        project,
+        PEOPLE
+        + """
 from testimonials.tasks import enqueue_notification, send_digest_batch
 for _ in range(3):
     print(send_digest_batch.enqueue([member.pk], []).id)
 print(enqueue_notification(testimonial.pk).id)
-""")
+""",
+    )
     assert len(batches) == 3
 
     output = worker(project, "--max-tasks", "1", "--queue-name", "emails")
@@ -205,7 +224,10 @@ print(enqueue_notification(testimonial.pk).id)
 def test_a_task_with_run_after_waits_for_its_time(project, inbox):
     """A reminder due in 4 seconds: a worker before then leaves it READY,
     a worker after then runs it and the staff get the reminder."""
-    reminder, due = shell(project, PEOPLE + """
+    reminder, due = shell(
+        project,
+        PEOPLE
+        + """
 from datetime import timedelta
 from django.utils import timezone
 from testimonials.tasks import remind_staff_to_review
@@ -214,7 +236,8 @@ reminder = remind_staff_to_review.using(
 ).enqueue(testimonial.pk)
 print(reminder.id)
 print(reminder.task.run_after.timestamp())
-""")
+""",
+    )
     due = float(due)
 
     output = worker(project, "--queue-name", "emails")
@@ -240,7 +263,10 @@ def test_the_digest_shows_its_progress_and_reaches_every_member_once(project, in
     done, which digest_progress() reports and the worker's log shows; a
     second worker sends the rest, one email per batch, each member once."""
     batches = math.ceil(MEMBERS / 50)
-    [digest] = shell(project, PEOPLE + f"""
+    [digest] = shell(
+        project,
+        PEOPLE
+        + f"""
 User.objects.bulk_create(
     User(username=f"member{{n}}", email=f"member{{n}}@example.com")
     for n in range(1, {MEMBERS - 1})
@@ -249,7 +275,8 @@ User.objects.create_user("gone", "gone@example.com", is_active=False)
 User.objects.create_user("no-email")
 from testimonials.tasks import send_digest
 print(send_digest.enqueue().id)
-""")
+""",
+    )
     progress = (
         "from testimonials.tasks import digest_progress\n"
         f"print(digest_progress({digest!r}))"
@@ -257,7 +284,9 @@ print(send_digest.enqueue().id)
     assert shell(project, progress) == ["None"]
 
     output = worker(project, "--max-tasks", "3", "--queue-name", "*")
-    assert f"Digest {digest}, attempt 1: {MEMBERS} members in {batches} batches" in output
+    assert (
+        f"Digest {digest}, attempt 1: {MEMBERS} members in {batches} batches" in output
+    )
     assert output.count("Digest sent to 50 members") == 2, output
     assert "Run maximum tasks (3)" in output
     assert shell(project, progress) == [f"(2, {batches})"]
@@ -277,19 +306,25 @@ print(send_digest.enqueue().id)
     for envelope in inbox.envelopes:
         headers = message_from_bytes(envelope.content)
         assert headers["Subject"] == "What our members say"
-        assert headers["To"] is None and headers["Cc"] is None and headers["Bcc"] is None
+        assert (
+            headers["To"] is None and headers["Cc"] is None and headers["Bcc"] is None
+        )
 
 
 def test_the_database_backend_runs_a_coroutine_task(project):
     """An ``async def`` task, enqueued and run by a batch worker, succeeds
     with the value its awaited database query returned."""
     (project / "testimonials" / "proof_async.py").write_text(ASYNC_TASK)
-    [result_id] = shell(project, PEOPLE + """
+    [result_id] = shell(
+        project,
+        PEOPLE
+        + """
 Testimonial.objects.create(author=member, title="Kind again", text="x")
 Testimonial.objects.create(author=member, title="Rude", text="x")
 from testimonials.proof_async import count_titles_with
 print(count_titles_with.enqueue("kind").id)
-""")
+""",
+    )
 
     output = worker(project)
     path = "testimonials.proof_async.count_titles_with"
@@ -316,7 +351,9 @@ TASKS = {{
 }}
 """
 
-INVALID = "django.tasks.exceptions.InvalidTask: Queue 'emails' is not valid for backend."
+INVALID = (
+    "django.tasks.exceptions.InvalidTask: Queue 'emails' is not valid for backend."
+)
 
 
 def answers(port):
@@ -344,8 +381,13 @@ def test_a_queue_missing_from_queues_stops_db_worker_but_not_runserver(project):
 
     def run(*args):
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=project, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60,
+            [sys.executable, "manage.py", *args],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=60,
         )
 
     stopped = run("db_worker")
@@ -362,7 +404,10 @@ def test_a_queue_missing_from_queues_stops_db_worker_but_not_runserver(project):
     with open(log, "w") as output:
         server = spawn(
             [sys.executable, "manage.py", "runserver", str(port)],
-            cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT,
+            cwd=project,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
@@ -395,9 +440,13 @@ def test_the_reload_warning_of_batch_workers_follows_debug(project):
         "from part04_settings import *  # noqa: F403\n\nDEBUG = False\n"
     )
     done = subprocess.run(
-        [sys.executable, "manage.py", *batch], cwd=project,
+        [sys.executable, "manage.py", *batch],
+        cwd=project,
         env=clean_env(DJANGO_SETTINGS_MODULE="no_debug_settings"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout
     assert "No more tasks to run" in done.stdout
@@ -406,11 +455,15 @@ def test_the_reload_warning_of_batch_workers_follows_debug(project):
 
 def test_queue_name_takes_a_list_and_checks_no_name(project, inbox):
     """A misspelled queue runs and finds nothing; "default,emails" serves both."""
-    notification, count = shell(project, PEOPLE + """
+    notification, count = shell(
+        project,
+        PEOPLE
+        + """
 from testimonials.tasks import count_words, enqueue_notification
 print(enqueue_notification(testimonial.pk).id)
 print(count_words.enqueue("one two").id)
-""")
+""",
+    )
     output = worker(project, "--queue-name", "emials")
     assert "queues=emials" in output
     assert "No more tasks to run" in output
@@ -419,7 +472,8 @@ print(count_words.enqueue("one two").id)
     output = worker(project, "--queue-name", "default,emails")
     assert "queues=default,emails" in output
     assert [status(project, notification), status(project, count)] == [
-        "SUCCESSFUL", "SUCCESSFUL",
+        "SUCCESSFUL",
+        "SUCCESSFUL",
     ], output
     assert inbox.subjects() == ["New testimonial: Kind folks"]
 
@@ -439,11 +493,14 @@ async def nap(seconds):
 
 def test_the_worker_runs_one_coroutine_task_to_the_end_before_the_next(project):
     (project / "testimonials" / "proof_nap.py").write_text(SLEEPING_TASK)
-    first, second = shell(project, """
+    first, second = shell(
+        project,
+        """
 from testimonials.proof_nap import nap
 print(nap.enqueue(0.5).id)
 print(nap.enqueue(0.5).id)
-""")
+""",
+    )
     output = worker(project)
     with sqlite3.connect(project / "db.sqlite3") as connection:
         rows = connection.execute(

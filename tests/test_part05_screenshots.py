@@ -16,8 +16,8 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 import screenshots
+
 from proof.chromium import CHROMIUM
 from proof.paths import PARTS_DIR, ROOT
 from proof.processes import clean_env
@@ -45,9 +45,11 @@ def png_size(path):
     assert data.startswith(PNG_SIGNATURE), f"{path} is not a PNG file"
     position, chunks, image = len(PNG_SIGNATURE), [], b""
     while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        body = data[position + 8:position + 8 + length]
-        (crc,) = struct.unpack(">I", data[position + 8 + length:position + 12 + length])
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        body = data[position + 8 : position + 8 + length]
+        (crc,) = struct.unpack(
+            ">I", data[position + 8 + length : position + 12 + length]
+        )
         assert zlib.crc32(kind + body) == crc, f"{path}: bad CRC in a {kind!r} chunk"
         chunks.append(kind)
         if kind == b"IDAT":
@@ -75,7 +77,11 @@ def test_the_script_makes_every_image(tmp_path):
     out = tmp_path / "images"
     done = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "screenshots.py"), "--out", str(out)],
-        cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(screenshots.SCREENSHOTS)

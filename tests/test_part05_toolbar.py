@@ -21,8 +21,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 import screenshots
+
 from proof.chromium import CHROMIUM
 from proof.processes import clean_env, copy_stage
 
@@ -56,7 +56,9 @@ def page(site):
 
 def table(panel):
     header = panel.locator("thead th").all_inner_texts()
-    rows = [row.locator("td").all_inner_texts() for row in panel.locator("tbody tr").all()]
+    rows = [
+        row.locator("td").all_inner_texts() for row in panel.locator("tbody tr").all()
+    ]
     return [h.strip().lower() for h in header], [[c.strip() for c in r] for r in rows]
 
 
@@ -76,8 +78,16 @@ def test_the_tasks_panel_lists_what_the_form_post_enqueued(page, site):
 
     panel = screenshots.open_tasks_of_the_post(page)
     header, rows = table(panel)
-    assert header == ["python path", "queue", "backend", "priority", "run after",
-                      "status", "arguments", "keyword arguments"]
+    assert header == [
+        "python path",
+        "queue",
+        "backend",
+        "priority",
+        "run after",
+        "status",
+        "arguments",
+        "keyword arguments",
+    ]
     by_path = {row[0]: row for row in rows}
     assert set(by_path) == {
         "testimonials.tasks.notify_staff_about_testimonial",
@@ -101,8 +111,13 @@ def test_the_history_lists_the_post_and_switches_the_panels(page, site):
     page.click("#djdt-HistoryPanel a")
     rows = page.locator("#djdtHistoryRequests > tr")
     rows.first.wait_for()
-    listed = [(r.locator("td").nth(1).inner_text().strip(),
-               r.locator("td").nth(2).inner_text().strip()) for r in rows.all()]
+    listed = [
+        (
+            r.locator("td").nth(1).inner_text().strip(),
+            r.locator("td").nth(2).inner_text().strip(),
+        )
+        for r in rows.all()
+    ]
     # The newest first: the page after the redirect, then the form's POST.
     assert listed[:2] == [("GET", "/testimonials/new/"), ("POST", "/testimonials/new/")]
 
@@ -132,19 +147,25 @@ def test_the_toolbar_is_installed_while_developing_only(stage, how, env, install
         " 'debug_toolbar' in settings.INSTALLED_APPS else None)\n" % how
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=stage,
+        [sys.executable, "-c", code],
+        cwd=stage,
         env=clean_env(DJANGO_SETTINGS_MODULE="mysite.settings", **env),
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     if installed:
         assert done.stdout.split() == [
-            "True", "debug_toolbar.middleware.DebugToolbarMiddleware",
+            "True",
+            "debug_toolbar.middleware.DebugToolbarMiddleware",
             "/__debug__/render_panel/",
         ]
     else:
         assert done.stdout.split() == [
-            "False", "django.middleware.security.SecurityMiddleware", "None"
+            "False",
+            "django.middleware.security.SecurityMiddleware",
+            "None",
         ]
 
 
@@ -164,21 +185,29 @@ def always(request):
 """
 
 
-@pytest.mark.parametrize("env, reported", [({"PYTEST_VERSION": "9.2.0"}, True), ({}, False)])
+@pytest.mark.parametrize(
+    "env, reported", [({"PYTEST_VERSION": "9.2.0"}, True), ({}, False)]
+)
 def test_the_toolbars_check_for_tests_reports_one_case(stage, tmp_path, env, reported):
     """E001: a test run, DEBUG off, a changed SHOW_TOOLBAR_CALLBACK and no
     toolbar URLs (debug_toolbar_urls() gives none without DEBUG)."""
     project = shutil.copytree(stage, tmp_path / "community")
     (project / "e001_settings.py").write_text(E001_SETTINGS)
     done = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=project,
+        [sys.executable, "manage.py", "check"],
+        cwd=project,
         env=clean_env(DJANGO_SETTINGS_MODULE="e001_settings", **env),
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     output = done.stdout + done.stderr
     if reported:
         assert done.returncode == 1, output
-        assert "(debug_toolbar.E001) The Django Debug Toolbar can't be used with tests" in output
+        assert (
+            "(debug_toolbar.E001) The Django Debug Toolbar can't be used with tests"
+            in output
+        )
     else:
         assert done.returncode == 0, output
         assert "System check identified no issues" in output

@@ -27,14 +27,16 @@ import sys
 import time
 
 import pytest
-
 import screenshots
+
 from proof.processes import clean_env, copy_stage, spawn
 
 pytestmark = pytest.mark.part(5)
 
 TABLE = "django_tasks_database_dbtaskresult"
-LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) ([\w.]+): ")
+LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) ([\w.]+): "
+)
 
 ADMIN = """
 from django.contrib.auth.models import User
@@ -52,12 +54,12 @@ gone.delete()
 print(count_words.enqueue("one two three").id)
 """
 
-CARELESS_RECEIVER = '''
+CARELESS_RECEIVER = """
 
 @receiver(task_finished)
 def careless_receiver(sender, task_result, **kwargs):
     raise RuntimeError("a bug in a receiver")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,9 @@ def inbox():
 def migrated(tmp_path_factory, inbox):
     """Stage 5, migrated, with the admin; each test works on a copy."""
     folder = copy_stage(5, tmp_path_factory.mktemp("stage05") / "community")
-    (folder / "screenshot_settings.py").write_text(screenshots.SETTINGS.format(port=inbox))
+    (folder / "screenshot_settings.py").write_text(
+        screenshots.SETTINGS.format(port=inbox)
+    )
     screenshots.manage(folder, "migrate", "--verbosity", "0")
     screenshots.manage(folder, "shell", "--verbosity", "0", "--command", ADMIN)
     return folder
@@ -89,10 +93,22 @@ def shell(project, code):
 def worker(project, *options, settings="screenshot_settings"):
     """A batch worker; returns (stdout, stderr)."""
     done = subprocess.run(
-        [sys.executable, "manage.py", "db_worker", "--batch", "--no-reload",
-         "--no-startup-delay", "--queue-name", "*", *options],
-        cwd=project, env=clean_env(DJANGO_SETTINGS_MODULE=settings),
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--batch",
+            "--no-reload",
+            "--no-startup-delay",
+            "--queue-name",
+            "*",
+            *options,
+        ],
+        cwd=project,
+        env=clean_env(DJANGO_SETTINGS_MODULE=settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout, done.stderr
@@ -108,8 +124,11 @@ def status(project, result_id):
 
 def logged(text):
     """(level, logger, message) of each log line; other lines are left out."""
-    return [(m.group(1), m.group(2), line[m.end():])
-            for line in text.splitlines() if (m := LINE.match(line))]
+    return [
+        (m.group(1), m.group(2), line[m.end() :])
+        for line in text.splitlines()
+        if (m := LINE.match(line))
+    ]
 
 
 def test_the_log_has_time_level_and_logger_and_shows_a_failure_once(project):
@@ -119,16 +138,26 @@ def test_the_log_has_time_level_and_logger_and_shows_a_failure_once(project):
     assert stdout == "", "the worker printed to its own standard output"
     lines = logged(stderr)
     loggers = {name for _, name, _ in lines}
-    assert loggers == {"django.tasks", "django_tasks_db", "testimonials.signals"}, loggers
-    assert ("ERROR", "django.tasks",
-            f"Task id={failed} path=testimonials.tasks.notify_staff_about_testimonial "
-            "state=FAILED") in lines
-    assert ("INFO", "django.tasks",
-            f"Task id={counted} path=testimonials.tasks.count_words state=SUCCESSFUL") in lines
+    assert loggers == {"django.tasks", "django_tasks_db", "testimonials.signals"}, (
+        loggers
+    )
+    assert (
+        "ERROR",
+        "django.tasks",
+        f"Task id={failed} path=testimonials.tasks.notify_staff_about_testimonial "
+        "state=FAILED",
+    ) in lines
+    assert (
+        "INFO",
+        "django.tasks",
+        f"Task id={counted} path=testimonials.tasks.count_words state=SUCCESSFUL",
+    ) in lines
     # Once each: nothing reaches Django's own console handler as well.
     assert stderr.count(f"Task id={failed}") == 2, stderr
     assert stderr.count("Traceback (most recent call last):") == 1, stderr
-    assert "Testimonial.DoesNotExist: Testimonial matching query does not exist." in stderr
+    assert (
+        "Testimonial.DoesNotExist: Testimonial matching query does not exist." in stderr
+    )
     # The notification (priority 10) ran before the word count.
     assert stderr.index(f"Task id={failed}") < stderr.index(f"Task id={counted}")
 
@@ -137,7 +166,9 @@ def test_verbosity_0_hides_even_failures_but_not_the_apps_lines(project):
     failed, counted = shell(project, FAILURE_THEN_SUCCESS)
     stdout, stderr = worker(project, "-v", "0")
 
-    assert status(project, failed) == "FAILED" and status(project, counted) == "SUCCESSFUL"
+    assert (
+        status(project, failed) == "FAILED" and status(project, counted) == "SUCCESSFUL"
+    )
     loggers = {name for _, name, _ in logged(stderr)}
     assert loggers == {"testimonials.signals"}, stderr
     assert "FAILED" not in stderr and "Traceback" not in stderr
@@ -156,7 +187,8 @@ def test_verbosity_2_logs_the_tasks_a_task_enqueues(project):
     debug = [message for level, _, message in logged(loud) if level == "DEBUG"]
     assert len(debug) == 1, loud
     assert re.fullmatch(
-        r"Task id=\S+ path=testimonials\.tasks\.send_digest_batch enqueued backend=default",
+        r"Task id=\S+ path=testimonials\.tasks\.send_digest_batch"
+        r" enqueued backend=default",
         debug[0],
     ), debug
 
@@ -168,21 +200,30 @@ def test_the_worker_adds_its_own_handler_only_to_a_logger_without_one(project):
     (project / "no_logging_settings.py").write_text(
         "from screenshot_settings import *  # noqa: F403\nLOGGING = {}\n"
     )
-    shell(project, "from testimonials.tasks import count_words\ncount_words.enqueue('a b')")
+    shell(
+        project,
+        "from testimonials.tasks import count_words\ncount_words.enqueue('a b')",
+    )
     stdout, stderr = worker(project, settings="no_logging_settings")
 
     assert stdout.startswith("Starting worker worker_id="), stdout
     assert "No more tasks to run" in stdout
-    assert re.search(r"^Task id=\S+ path=testimonials\.tasks\.count_words state=SUCCESSFUL$",
-                     stderr, re.M), stderr
+    assert re.search(
+        r"^Task id=\S+ path=testimonials\.tasks\.count_words state=SUCCESSFUL$",
+        stderr,
+        re.M,
+    ), stderr
     assert not logged(stdout + stderr)
 
 
 def start_worker(project, *options):
     return spawn(
         [sys.executable, "manage.py", "db_worker", "--no-startup-delay", *options],
-        cwd=project, env=clean_env(DJANGO_SETTINGS_MODULE="screenshot_settings"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=project,
+        env=clean_env(DJANGO_SETTINGS_MODULE="screenshot_settings"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
 
@@ -190,29 +231,40 @@ def start_worker(project, *options):
 def test_a_raising_receiver_ends_a_worker_without_the_reloader(project):
     with open(project / "testimonials" / "signals.py", "a") as f:
         f.write(CARELESS_RECEIVER)
-    first, second = shell(project, """
+    first, second = shell(
+        project,
+        """
 from testimonials.tasks import count_words
 print(count_words.enqueue("first").id)
 print(count_words.enqueue("second").id)
-""")
+""",
+    )
     process = start_worker(project, "--no-reload")
     output, _ = process.communicate(timeout=60)
 
     assert process.returncode == 1, output
     assert output.rstrip().endswith("RuntimeError: a bug in a receiver"), output
-    assert f"Task id={first} path=testimonials.tasks.count_words state=SUCCESSFUL" in output
+    assert (
+        f"Task id={first} path=testimonials.tasks.count_words state=SUCCESSFUL"
+        in output
+    )
     assert status(project, first) == "FAILED"
     assert status(project, second) == "READY"
 
 
-def test_under_the_reloader_a_raising_receiver_leaves_a_worker_that_runs_nothing(project):
+def test_under_the_reloader_a_raising_receiver_leaves_a_worker_that_runs_nothing(
+    project,
+):
     with open(project / "testimonials" / "signals.py", "a") as f:
         f.write(CARELESS_RECEIVER)
-    first, second = shell(project, """
+    first, second = shell(
+        project,
+        """
 from testimonials.tasks import count_words
 print(count_words.enqueue("first").id)
 print(count_words.enqueue("second").id)
-""")
+""",
+    )
     process = start_worker(project)  # DEBUG is True: --reload by default
     try:
         deadline = time.monotonic() + 30

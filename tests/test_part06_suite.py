@@ -26,8 +26,12 @@ PYTEST_MODULE = "testimonials/tests/test_with_pytest.py"
 
 def run(project, *args, timeout=120):
     done = subprocess.run(
-        [sys.executable, *args], cwd=project, env=clean_env(),
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, *args],
+        cwd=project,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     return done.returncode, done.stdout + done.stderr
 
@@ -61,13 +65,17 @@ def test_djangos_runner_runs_the_whole_suite(project):
 
     assert code == 0, output
     assert f"Ran {expected} tests" in output, output
-    assert output.rstrip().endswith("Destroying test database for alias 'default'..."), output
+    assert output.rstrip().endswith(
+        "Destroying test database for alias 'default'..."
+    ), output
     # The settings keep the tests' output to test results.
     assert "INFO" not in output and "DEBUG" not in output, output
 
 
 def test_pytest_runs_the_same_suite_and_the_pytest_style_test(project):
-    expected = sum(count_tests(m) for m in unittest_modules()) + count_tests(PYTEST_MODULE)
+    expected = sum(count_tests(m) for m in unittest_modules()) + count_tests(
+        PYTEST_MODULE
+    )
 
     code, output = run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
 
@@ -126,7 +134,8 @@ MUTATIONS = {
     ),
     "notification-not-enqueued": (
         "testimonials/views.py",
-        "        transaction.on_commit(partial(enqueue_notification, self.object.pk))\n",
+        "        transaction.on_commit("
+        "partial(enqueue_notification, self.object.pk))\n",
         "",
     ),
     "reminder-without-run-after": (
@@ -143,7 +152,8 @@ MUTATIONS = {
     ),
     "backend-ignores-run-after": (
         "mysite/testing.py",
-        "            and (result.task.run_after is None or result.task.run_after <= now)\n",
+        "            and (result.task.run_after is None"
+        " or result.task.run_after <= now)\n",
         "",
     ),
     "backend-keeps-rolled-back-tasks": (
@@ -188,7 +198,9 @@ def mutate(project, name):
     relative, piece, replacement = MUTATIONS[name]
     path = project / relative
     text = path.read_text()
-    assert text.count(piece) == 1, f"{name}: {relative} no longer has the piece to replace"
+    assert text.count(piece) == 1, (
+        f"{name}: {relative} no longer has the piece to replace"
+    )
     path.write_text(text.replace(piece, replacement))
 
 

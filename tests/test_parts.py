@@ -11,7 +11,7 @@ import pytest
 
 from proof.blocks import blocks_of, part_docnames
 from proof.changes import normalize_generated, previous_stage, shown_lines, stage_delta
-from proof.paths import BUILD, staged_parts, stage_dir, where
+from proof.paths import BUILD, stage_dir, staged_parts, where
 from proof.replay import Replay
 
 
@@ -31,7 +31,9 @@ def test_no_hidden_changes(site, number):
     page = str(blocks[0].source) if blocks else docname
     problems = []
     for relative, (how, added, deleted) in stage_delta(number).items():
-        shown = [b for b in blocks if b.kind == "include" and b.stage == (number, relative)]
+        shown = [
+            b for b in blocks if b.kind == "include" and b.stage == (number, relative)
+        ]
         if how == "added" and any(
             relative.as_posix() in b.text for b in blocks if b.kind == "console"
         ):

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from proof.paths import PROJECT_DIR_NAME, stage_dir, stage_files, staged_parts
-
 # proof.paths puts docs/_ext on the path.
 from stagediff import PatchError, build_patch, file_changes  # noqa: E402
+
+from proof.paths import PROJECT_DIR_NAME, stage_dir, stage_files, staged_parts
 
 TOOLS = ("git apply", "patch -p1")
 PATCHED_PARTS = [n for n in staged_parts() if stage_dir(n - 1).is_dir()]
@@ -206,7 +206,7 @@ def _built_patch(site, number):
 def _box_commands(site, number):
     """The commands the part's stage box tells the reader to run."""
     page = (site.html / "tutorial" / f"part{number:02d}.html").read_text()
-    box = page[page.index('class="stage-box'):]
+    box = page[page.index('class="stage-box') :]
     box = box[: box.index("</div>")]
     codes = [
         html.unescape(re.sub(r"<[^>]+>", "", code))
@@ -251,7 +251,7 @@ def test_built_patch_is_the_stages_patch(site, number):
 def test_part_page_links_its_changes(site, number):
     tutorial = site.html / "tutorial"
     page = (tutorial / f"part{number:02d}.html").read_text()
-    box = page[page.index('class="stage-box'):]
+    box = page[page.index('class="stage-box') :]
     changes_name = f"part{number:02d}-changes.html"
     assert f'href="{changes_name}">Changes in part {number}</a>' in box
     patch = _built_patch(site, number)
@@ -297,8 +297,11 @@ def test_git_apply_skips_everything_inside_a_larger_repository(tmp_path):
     _copy(before, project)
     (repository / "changes.patch").write_bytes(build_patch(before, after))
     done = subprocess.run(
-        ["git", "apply", "../changes.patch"], cwd=project, env=env,
-        capture_output=True, text=True,
+        ["git", "apply", "../changes.patch"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert _differences(project, before) == []  # nothing was applied
@@ -314,9 +317,14 @@ def _build(root):
     warnings = io.StringIO()
     with docutils_namespace():
         app = Sphinx(
-            srcdir=root / "docs", confdir=root / "docs", outdir=root / "html",
-            doctreedir=root / "doctrees", buildername="html", status=None,
-            warning=warnings, freshenv=False,
+            srcdir=root / "docs",
+            confdir=root / "docs",
+            outdir=root / "html",
+            doctreedir=root / "doctrees",
+            buildername="html",
+            status=None,
+            warning=warnings,
+            freshenv=False,
         )
         app.build()
     return app, warnings.getvalue()

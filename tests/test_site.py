@@ -37,7 +37,11 @@ def test_every_block_is_proven(site, request):
         report.append(
             f"part {number:02d}: {len(blocks):3d} blocks = "
             + ", ".join(f"{counts[kind]} {kind}" for kind in KINDS)
-            + (f", {counts['unclassified']} UNCLASSIFIED" if counts["unclassified"] else "")
+            + (
+                f", {counts['unclassified']} UNCLASSIFIED"
+                if counts["unclassified"]
+                else ""
+            )
             + (f"; {actions} reader actions" if actions else "")
         )
         for block in blocks:

@@ -41,7 +41,8 @@ def test_no_missing_migrations(number):
     done = run_in_stage(number, "manage.py", "makemigrations", "--check", "--dry-run")
     assert done.returncode == 0, (
         f"stage{number:02d} has model changes without a migration:\n"
-        + done.stdout + done.stderr
+        + done.stdout
+        + done.stderr
     )
 
 
@@ -51,8 +52,16 @@ def test_verification_tests(number):
     assert os.path.isdir(folder), f"tests/stage{number:02d}/ is missing"
     done = run_in_stage(
         number,
-        "-m", "pytest", "-c", os.path.join(HERE, "pytest.ini"),
-        "--rootdir", HERE, "-p", "no:cacheprovider", "-q", folder,
+        "-m",
+        "pytest",
+        "-c",
+        os.path.join(HERE, "pytest.ini"),
+        "--rootdir",
+        HERE,
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        folder,
         env={
             "PROOF_STAGE": str(number),
             "PYTHONPATH": f"{stage_dir(number)}{os.pathsep}{HERE}",

@@ -28,7 +28,9 @@ def _is_console(node):
 
 def _walk(tree):
     """Paragraphs and console blocks, in the order a reader meets them."""
-    for node in tree.findall(lambda n: isinstance(n, nodes.paragraph) or _is_console(n)):
+    for node in tree.findall(
+        lambda n: isinstance(n, nodes.paragraph) or _is_console(n)
+    ):
         if isinstance(node, nodes.paragraph) and any(
             _is_console(parent) for parent in _parents(node)
         ):

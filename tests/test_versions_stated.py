@@ -33,6 +33,6 @@ def test_the_page_says_which_django_each_part_needs(site, docname):
     assert not re.search(r"(?<![a-z] )Django 6\.0 or newer\.", text), (
         f"{docname} promises Django 6.0 for the whole tutorial"
     )
-    assert re.search(r"Django 6\.0 and (for )?Django 5\.2", text) and "coming" in text, (
-        f"{docname} should say that variants for Django 6.0 and 5.2 are coming"
-    )
+    assert (
+        re.search(r"Django 6\.0 and (for )?Django 5\.2", text) and "coming" in text
+    ), f"{docname} should say that variants for Django 6.0 and 5.2 are coming"

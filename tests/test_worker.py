@@ -23,7 +23,7 @@ from proof.processes import clean_env, copy_stage, spawn
 
 TABLE = "django_tasks_database_dbtaskresult"
 
-SLOW_TASK = '''
+SLOW_TASK = """
 import time
 
 from django.tasks import task
@@ -33,7 +33,7 @@ from django.tasks import task
 def sleep_then_return(seconds):
     time.sleep(seconds)
     return "done"
-'''
+"""
 
 
 @pytest.fixture
@@ -48,7 +48,11 @@ def project(tmp_path):
 def manage(project, *args):
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=project, env=clean_env(), capture_output=True, text=True, timeout=120,
+        cwd=project,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -62,7 +66,8 @@ def enqueue(project, code):
 def row(project, result_id):
     with sqlite3.connect(project / "db.sqlite3") as connection:
         return connection.execute(
-            f"SELECT status, return_value, exception_class_path FROM {TABLE} WHERE id = ?",
+            "SELECT status, return_value, exception_class_path"
+            f" FROM {TABLE} WHERE id = ?",
             (result_id.replace("-", ""),),
         ).fetchone()
 
@@ -80,10 +85,20 @@ def wait_for(project, result_id, statuses, timeout=30):
 def start_worker(project, *options):
     """A worker in a process group of its own, as a terminal starts it."""
     return spawn(
-        [sys.executable, "manage.py", "db_worker", "--interval", "0.2",
-         "--no-startup-delay", *(options or ["--no-reload"])],
-        cwd=project, env=clean_env(), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--interval",
+            "0.2",
+            "--no-startup-delay",
+            *(options or ["--no-reload"]),
+        ],
+        cwd=project,
+        env=clean_env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -146,7 +161,9 @@ def test_second_interrupt_stops_the_running_task(project):
     finally:
         started = time.monotonic()
         output = stop(worker, signal.SIGINT, signal.SIGINT)
-    assert time.monotonic() - started < 10, "the second Ctrl+C must not wait for the task"
+    assert time.monotonic() - started < 10, (
+        "the second Ctrl+C must not wait for the task"
+    )
     assert "terminating current task" in output
     status, _, exception = row(project, result_id)
     assert (status, exception) == ("FAILED", "builtins.SystemExit"), output
@@ -181,10 +198,20 @@ NO_DEBUG = "from mysite.settings import *  # noqa: F403\n\nDEBUG = False\n"
 def start_worker_with(project, settings, *options):
     """A worker started with no reload option, under *settings*."""
     return spawn(
-        [sys.executable, "manage.py", "db_worker", "--interval", "0.2",
-         "--no-startup-delay", *options],
-        cwd=project, env=clean_env(DJANGO_SETTINGS_MODULE=settings), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--interval",
+            "0.2",
+            "--no-startup-delay",
+            *options,
+        ],
+        cwd=project,
+        env=clean_env(DJANGO_SETTINGS_MODULE=settings),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -235,19 +262,30 @@ def test_two_workers_never_run_the_same_task(project):
     )
     workers = [
         spawn(
-            [sys.executable, "manage.py", "db_worker", "--batch", "--no-reload",
-             "--no-startup-delay", "--interval", "0", "--worker-id", name],
-            cwd=project, env=clean_env(), text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--batch",
+                "--no-reload",
+                "--no-startup-delay",
+                "--interval",
+                "0",
+                "--worker-id",
+                name,
+            ],
+            cwd=project,
+            env=clean_env(),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         for name in ("first", "second")
     ]
     outputs = [worker.communicate(timeout=120)[0] for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], outputs
     with sqlite3.connect(project / "db.sqlite3") as connection:
-        rows = connection.execute(
-            f"SELECT status, worker_ids FROM {TABLE}"
-        ).fetchall()
+        rows = connection.execute(f"SELECT status, worker_ids FROM {TABLE}").fetchall()
     assert len(rows) == len(ids) == 20
     assert {status for status, _ in rows} == {"SUCCESSFUL"}
     owners = [json.loads(worker_ids) for _, worker_ids in rows]

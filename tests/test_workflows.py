@@ -18,7 +18,9 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
 
 def run(*command):
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_there_are_workflows():
@@ -28,20 +30,32 @@ def test_there_are_workflows():
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_workflow_matches_github_schema(path):
-    done = run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path))
+    done = run(
+        str(BIN / "check-jsonschema"),
+        "--builtin-schema",
+        "vendor.github-workflows",
+        str(path),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_readthedocs_config_matches_schema():
     done = run(
-        str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.readthedocs",
+        str(BIN / "check-jsonschema"),
+        "--builtin-schema",
+        "vendor.readthedocs",
         str(ROOT / ".readthedocs.yaml"),
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_zizmor_finds_nothing():
-    done = run(str(BIN / "zizmor"), "--offline", "--no-progress", str(ROOT / ".github" / "workflows"))
+    done = run(
+        str(BIN / "zizmor"),
+        "--offline",
+        "--no-progress",
+        str(ROOT / ".github" / "workflows"),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

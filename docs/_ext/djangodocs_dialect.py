@@ -397,7 +397,10 @@ def shown_line_numbers(filename, options, config):
     reader = _NumberingReader(filename, options, config)
     lines = reader.read_file(filename)
     for select in (
-        reader.pyobject_filter, reader.start_filter, reader.end_filter, reader.lines_filter
+        reader.pyobject_filter,
+        reader.start_filter,
+        reader.end_filter,
+        reader.lines_filter,
     ):
         lines = select(lines)
     return [line.lineno for line in lines]
@@ -415,7 +418,9 @@ class NumberedLiteralInclude(LiteralInclude):
                 if not block.get("source"):
                     continue
                 try:
-                    shown = shown_line_numbers(block["source"], self.options, self.config)
+                    shown = shown_line_numbers(
+                        block["source"], self.options, self.config
+                    )
                 except (OSError, ValueError):
                     continue
                 if shown is None:
@@ -463,9 +468,7 @@ def setup(app):
     app.setup_extension("sphinx_inline_tabs")
 
     for role, (objtype, index) in CROSSREF_TYPES.items():
-        app.add_crossref_type(
-            directivename=objtype, rolename=role, indextemplate=index
-        )
+        app.add_crossref_type(directivename=objtype, rolename=role, indextemplate=index)
     app.add_object_type(
         directivename=DJADMIN_TYPE,
         rolename="djadmin",

@@ -97,7 +97,10 @@ def _hunks(old_text, new_text):
 def file_changes(before, after):
     """The FileChange of every file that differs, sorted by path."""
     before, after = Path(before), Path(after)
-    old_files, new_files = set(stages.stage_files(before)), set(stages.stage_files(after))
+    old_files, new_files = (
+        set(stages.stage_files(before)),
+        set(stages.stage_files(after)),
+    )
     changes = []
     for relative in sorted(old_files | new_files):
         if not _SAFE_PATH.fullmatch(relative):
@@ -108,14 +111,22 @@ def file_changes(before, after):
         if relative not in new_files:
             _, text = _read_text(before, relative)
             changes.append(
-                FileChange(relative, "deleted", old_mode=_mode(before / relative),
-                           hunks=_hunks(text, ""))
+                FileChange(
+                    relative,
+                    "deleted",
+                    old_mode=_mode(before / relative),
+                    hunks=_hunks(text, ""),
+                )
             )
         elif relative not in old_files:
             _, text = _read_text(after, relative)
             changes.append(
-                FileChange(relative, "added", new_mode=_mode(after / relative),
-                           hunks=_hunks("", text))
+                FileChange(
+                    relative,
+                    "added",
+                    new_mode=_mode(after / relative),
+                    hunks=_hunks("", text),
+                )
             )
         else:
             old_data, old_text = _read_text(before, relative)
@@ -157,8 +168,12 @@ def _header(change, before, after):
             same = f" {change.new_mode}" if change.old_mode == change.new_mode else ""
             lines.append(f"index {old_id}..{new_id}{same}\n")
     if change.hunks:
-        lines.append("--- /dev/null\n" if change.status == "added" else f"--- a/{path}\n")
-        lines.append("+++ /dev/null\n" if change.status == "deleted" else f"+++ b/{path}\n")
+        lines.append(
+            "--- /dev/null\n" if change.status == "added" else f"--- a/{path}\n"
+        )
+        lines.append(
+            "+++ /dev/null\n" if change.status == "deleted" else f"+++ b/{path}\n"
+        )
     return "".join(lines)
 
 

@@ -53,11 +53,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import stagediff
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
-
-import stagediff
 
 MIGRATE = "python manage.py migrate"
 
@@ -304,7 +303,9 @@ class StageDirective(SphinxDirective):
         previous = Path(used["previous_dir"]).name
         patch_name = Path(used["patch"]).name
         page_link = nodes.reference(
-            "", f"Changes in part {number}", internal=True,
+            "",
+            f"Changes in part {number}",
+            internal=True,
             classes=["stage-changes-link"],
         )
         page_link["stage_changes_page"] = used["changes_page"]
@@ -517,7 +518,10 @@ def collect_changes_pages(app):
             if "patch" not in used:
                 continue
             pagename = used["changes_page"]
-            previous_dir, stage_dir = Path(used["previous_dir"]), Path(used["stage_dir"])
+            previous_dir, stage_dir = (
+                Path(used["previous_dir"]),
+                Path(used["stage_dir"]),
+            )
             try:
                 changes = stagediff.file_changes(previous_dir, stage_dir)
             except (OSError, stagediff.PatchError):
@@ -536,8 +540,10 @@ def collect_changes_pages(app):
                 "title": f"Changes in part {used['part']}",
                 "body": body,
                 "parents": [
-                    {"link": builder.get_relative_uri(pagename, docname),
-                     "title": title}
+                    {
+                        "link": builder.get_relative_uri(pagename, docname),
+                        "title": title,
+                    }
                 ],
             }
             yield pagename, context, "page.html"

@@ -52,7 +52,10 @@ def test_start_the_servers_and_wait_to_be_stopped(tmp_path):
     )
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=project, env=env, check=True, timeout=120,
+        cwd=project,
+        env=env,
+        check=True,
+        timeout=120,
     )
     web, mail = free_port(), free_port()
     worker = Background("python manage.py db_worker", project, env)
@@ -64,5 +67,11 @@ def test_start_the_servers_and_wait_to_be_stopped(tmp_path):
     wait_for(lambda: accepts(mail), "aiosmtpd")
     started = [b.process.pid for b in (worker, server, smtp)] + [shell.process.pid]
     Path(os.environ["PROOF_INTERRUPT_READY"]).write_text(json.dumps(started))
-    subprocess.run(["python", "manage.py", "db_worker"], cwd=project, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=600)
+    subprocess.run(
+        ["python", "manage.py", "db_worker"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        timeout=600,
+    )

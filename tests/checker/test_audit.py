@@ -7,7 +7,13 @@ from proof.audit import syntax_problem
 
 @pytest.mark.parametrize(
     "language, text",
-    [("python", "def f(:"), ("json", "{'a': 1}"), ("toml", "a = "), ("yaml", "a: [b"), ("ini", "no section")],
+    [
+        ("python", "def f(:"),
+        ("json", "{'a': 1}"),
+        ("toml", "a = "),
+        ("yaml", "a: [b"),
+        ("ini", "no section"),
+    ],
 )
 def test_syntax_problem_catches_broken_illustrations(language, text):
     assert syntax_problem(language, text)

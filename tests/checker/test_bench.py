@@ -18,7 +18,9 @@ def test_one_repetition_measures_every_approach():
 
     done = subprocess.run(
         [sys.executable, str(BENCH), "--repeat", "1"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
@@ -33,7 +35,9 @@ def test_one_repetition_measures_every_approach():
 def test_a_repetition_below_one_is_refused():
     done = subprocess.run(
         [sys.executable, str(BENCH), "--repeat", "0"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert done.returncode == 2

@@ -67,7 +67,7 @@ def test_to_windows_rules(unix, windows):
         "python manage.py test --settings=mysite/settings_test",
         'python -m pytest -k "a/b"',
         'python manage.py test "*"',
-        'python -c "print(\'a/b\')"',
+        "python -c \"print('a/b')\"",
         "git diff origin/main -- testimonials/tasks.py",
     ],
 )
@@ -268,9 +268,7 @@ def _warnings_of(warnings, filename):
 def test_site_builds_without_warnings_outside_the_bad_page(site):
     _, _, warnings = site
     others = [
-        line
-        for line in warnings.splitlines()
-        if line.strip() and "bad.txt" not in line
+        line for line in warnings.splitlines() if line.strip() and "bad.txt" not in line
     ]
     assert others == []
 
@@ -330,8 +328,7 @@ def test_console_makes_two_tabs(site):
     assert len(consoles) == 2
     first = consoles[0]
     assert first["console_source"] == (
-        "$ source .venv/bin/activate\n$ python manage.py db_worker\n"
-        "Starting worker\n^C"
+        "$ source .venv/bin/activate\n$ python manage.py db_worker\nStarting worker\n^C"
     )
     assert first["caption"] == "Start the worker"
     assert first["proof_document"] == "index"
@@ -411,7 +408,10 @@ class Second:
     [
         ({}, list(range(1, 11))),
         ({"start-at": "def first", "end-at": "return 1"}, [4, 5]),
-        ({"start-after": "import os", "end-before": "class Second"}, [2, 3, 4, 5, 6, 7]),
+        (
+            {"start-after": "import os", "end-before": "class Second"},
+            [2, 3, 4, 5, 6, 7],
+        ),
         ({"pyobject": "Second.method", "dedent": 4}, [9, 10]),
         ({"start-at": "class Second", "lines": "1,3"}, [8, 10]),
         ({"diff": "other.py"}, None),
@@ -481,9 +481,7 @@ def test_stage_archive_contents(site):
     with zipfile.ZipFile(archive) as opened:
         assert opened.namelist() == EXPECTED_ENTRIES
         assert opened.read("community/manage.py") == b"print('manage')\n"
-        assert {info.date_time for info in opened.infolist()} == {
-            (1980, 1, 1, 0, 0, 0)
-        }
+        assert {info.date_time for info in opened.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
 def test_stage_archive_is_deterministic(tmp_path):

@@ -23,7 +23,9 @@ from proof.paths import ROOT
 from proof.processes import _command_line, clean_env, kill_run, processes_of, spawn
 
 # The check reads every process's environment from /proc.
-pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/environ").exists(), reason="needs /proc"
+)
 
 TARGET = Path(__file__).with_name("interrupted_run.py")
 PROBE = "PROOF_PROBE"
@@ -33,19 +35,38 @@ def start_run(tmp_path, *options):
     probe = uuid.uuid4().hex
     ready = tmp_path / "ready.json"
     run = spawn(
-        [sys.executable, "-m", "pytest", "-c", "tests/pytest.ini", "-p", "no:cacheprovider",
-         "-q", *options, str(TARGET)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            "tests/pytest.ini",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *options,
+            str(TARGET),
+        ],
         cwd=ROOT,
-        env=clean_env(**{PROBE: probe, "PROOF_INTERRUPT_READY": str(ready),
-                         "PROOF_BUILD_DIR": str(tmp_path / "build")}),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=clean_env(
+            **{
+                PROBE: probe,
+                "PROOF_INTERRUPT_READY": str(ready),
+                "PROOF_BUILD_DIR": str(tmp_path / "build"),
+            }
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     deadline = time.monotonic() + 180
     while not ready.is_file():
         if run.poll() is not None or time.monotonic() > deadline:
             run.kill()
-            pytest.fail("the run did not get its processes going:\n" + run.communicate()[0])
+            pytest.fail(
+                "the run did not get its processes going:\n" + run.communicate()[0]
+            )
         time.sleep(0.2)
     started = json.loads(ready.read_text())
     # Besides those: the reloader children of the worker and the server,
@@ -79,12 +100,21 @@ def describe(pids):
 @pytest.mark.parametrize(
     "how, stop, status",
     [
-        ("SIGTERM to pytest, as CI and editors send",
-         lambda run: run.send_signal(signal.SIGTERM), 2),
-        ("SIGINT to the terminal's process group, as Ctrl+C sends",
-         lambda run: os.killpg(run.pid, signal.SIGINT), 2),
-        ("SIGKILL to pytest, which no handler sees",
-         lambda run: run.send_signal(signal.SIGKILL), -signal.SIGKILL),
+        (
+            "SIGTERM to pytest, as CI and editors send",
+            lambda run: run.send_signal(signal.SIGTERM),
+            2,
+        ),
+        (
+            "SIGINT to the terminal's process group, as Ctrl+C sends",
+            lambda run: os.killpg(run.pid, signal.SIGINT),
+            2,
+        ),
+        (
+            "SIGKILL to pytest, which no handler sees",
+            lambda run: run.send_signal(signal.SIGKILL),
+            -signal.SIGKILL,
+        ),
     ],
     ids=["sigterm", "ctrl-c", "sigkill"],
 )

@@ -13,7 +13,11 @@ MAKE = shutil.which("make")
 def make(*args, env, tmp_path):
     return subprocess.run(
         [MAKE, "-s", f"VENV={tmp_path / 'venv'}", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -50,13 +50,26 @@ def nobody_called(listener):
 def console(tmp_path, text, terminal="main"):
     page = tmp_path / "partXX.txt"
     page.write_text(f"Title\n\n.. console::\n\n    {text}\n")
-    return Block(docname="tutorial/partXX", source=str(page), line=3, kind="console",
-                 language="console", text=text, attributes={"terminal": terminal})
+    return Block(
+        docname="tutorial/partXX",
+        source=str(page),
+        line=3,
+        kind="console",
+        language="console",
+        text=text,
+        attributes={"terminal": terminal},
+    )
 
 
 def child(replay, code):
-    return subprocess.run(["python", "-c", code], cwd=replay.cwd, env=replay.env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["python", "-c", code],
+        cwd=replay.cwd,
+        env=replay.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 CONNECT = (
@@ -115,8 +128,13 @@ def test_the_pages_mail_server_gets_the_mail_while_1025_is_taken(tmp_path):
     )
     try:
         with something_on(SMTP_PORT) as catcher:
-            replay.do_console(console(tmp_path, "$ python -m aiosmtpd -n -l 127.0.0.1:1025",
-                                      terminal="smtp"))
+            replay.do_console(
+                console(
+                    tmp_path,
+                    "$ python -m aiosmtpd -n -l 127.0.0.1:1025",
+                    terminal="smtp",
+                )
+            )
             replay.do_console(console(tmp_path, send))
             smtp = replay.backgrounds["smtp"]
             assert smtp.settle([]) and "Subject: stand-in" in smtp.text(), smtp.text()
@@ -193,7 +211,9 @@ def test_a_server_that_stops_names_what_holds_its_port(tmp_path):
         intruder.bind(("127.0.0.1", real))
         intruder.listen()
         with pytest.raises(ReplayError) as failure:
-            replay.do_console(console(tmp_path, "$ python -m aiosmtpd -n -l 127.0.0.1:1025"))
+            replay.do_console(
+                console(tmp_path, "$ python -m aiosmtpd -n -l 127.0.0.1:1025")
+            )
     finally:
         intruder.close()
         replay.close()

@@ -28,7 +28,10 @@ from proof.session import SessionError, Shell, run_statement, statements
         ),
         ("at 2026-11-23 19:58:01.756997+00:00", "at <timestamp>"),
         ("<function f at 0x7f52d7471440>", "<function f at 0x<address>>"),
-        ("worker_id=aV8zosOpGe73eMvtOc5quj8xPTjBxWzX queues", "worker_id=<worker-id> queues"),
+        (
+            "worker_id=aV8zosOpGe73eMvtOc5quj8xPTjBxWzX queues",
+            "worker_id=<worker-id> queues",
+        ),
         ("Ran 29 tests in 0.372s", "Ran 29 tests in <seconds>s"),
         ("30 passed in 1.13s", "30 passed in <seconds>s"),
         ("trailing   \nspaces  ", "trailing\nspaces"),
@@ -66,7 +69,9 @@ def test_parse_console_reads_leading_output_as_more_of_a_running_command():
 def test_replay_watch_without_a_running_command_fails(tmp_path):
     block = fake_page(tmp_path, "Task id=... state=SUCCESSFUL")
     (tmp_path / "work").mkdir()
-    with pytest.raises(ReplayError, match="no command is running in the 'main' terminal"):
+    with pytest.raises(
+        ReplayError, match="no command is running in the 'main' terminal"
+    ):
         Replay(1, [block], tmp_path / "work").do_console(block)
 
 
@@ -80,7 +85,10 @@ def test_changed_lines_reports_added_and_deleted_lines():
 
 
 def test_shown_lines_follow_a_dedented_excerpt():
-    text = "class A:\n    def f(self):\n        return 1\n\n    def g(self):\n        return 2\n"
+    text = (
+        "class A:\n    def f(self):\n        return 1\n\n"
+        "    def g(self):\n        return 2\n"
+    )
     assert shown_lines(text, "def g(self):\n    return 2") == {5, 6}
 
 
@@ -99,9 +107,17 @@ def test_normalize_generated_hides_secret_key_and_versions():
 
 def fake_page(tmp_path, text, kind="console"):
     page = tmp_path / "partXX.txt"
-    page.write_text(f"Title\n\n.. console::\n\n    {text.replace(chr(10), chr(10) + '    ')}\n")
-    return Block(docname="tutorial/partXX", source=str(page), line=3, kind=kind,
-                 language="console", text=text)
+    page.write_text(
+        f"Title\n\n.. console::\n\n    {text.replace(chr(10), chr(10) + '    ')}\n"
+    )
+    return Block(
+        docname="tutorial/partXX",
+        source=str(page),
+        line=3,
+        kind=kind,
+        language="console",
+        text=text,
+    )
 
 
 def test_replay_fails_on_wrong_output_naming_the_page_line(tmp_path):
@@ -145,7 +161,9 @@ def test_replay_fails_when_a_long_running_command_stops_at_once(tmp_path):
 @pytest.fixture(scope="module")
 def shell(tmp_path_factory):
     project = tmp_path_factory.mktemp("shell") / "community"
-    shutil.copytree(stage_dir(1), project, ignore=shutil.ignore_patterns("*.sqlite3", "__pycache__"))
+    shutil.copytree(
+        stage_dir(1), project, ignore=shutil.ignore_patterns("*.sqlite3", "__pycache__")
+    )
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
@@ -187,23 +205,24 @@ def test_session_compares_a_traceback_by_its_frames_elided_and_its_exception(she
         ">>> count_words('x')\nTraceback (most recent call last):\n"
         "TypeError: 'Task' object is not callable\n",
     )
-    assert "File \"<console>\"" in problem
+    assert 'File "<console>"' in problem
 
 
-CARELESS = (
-    ">>> def receiver(**kwargs):\n"
-    "...     raise RuntimeError('no')\n"
-)
+CARELESS = ">>> def receiver(**kwargs):\n...     raise RuntimeError('no')\n"
 
 
 def test_session_fails_a_compound_statement_without_its_empty_continuation_line(shell):
     """As typed into manage.py shell, the next >>> line would be a SyntaxError."""
-    first, second = _session(shell, CARELESS + ">>> receiver\n<function receiver at 0x7f0011223344>\n")
+    first, second = _session(
+        shell, CARELESS + ">>> receiver\n<function receiver at 0x7f0011223344>\n"
+    )
     offset, problem = first
     assert offset == 1
     assert "a compound statement ends with an empty ... line" in problem
     # The same transcript with the empty ... line is what a reader can type.
-    done = _session(shell, CARELESS + "...\n>>> receiver\n<function receiver at 0x7f0011223344>\n")
+    done = _session(
+        shell, CARELESS + "...\n>>> receiver\n<function receiver at 0x7f0011223344>\n"
+    )
     assert done == [(None, None), (None, None)]
 
 
@@ -261,14 +280,23 @@ def test_a_failing_replay_shows_the_log_lines_among_the_dots(tmp_path):
     "want, got",
     [
         ("Task id=... state=RUNNING", "Task id=17 state=RUNNING"),
-        ("Apply all migrations: admin, auth, ...", "Apply all migrations: admin, auth, sessions"),
+        (
+            "Apply all migrations: admin, auth, ...",
+            "Apply all migrations: admin, auth, sessions",
+        ),
         ("Digest ..., attempt 1", "Digest 2026-W49, attempt 1"),
         ("[...]", "[5]"),
         ("<TaskResult ...>", "<TaskResult id=3>"),
         ("one\n...\nfour", "one\ntwo\nthree\nfour"),
-        ("Traceback (most recent call last):\n  ...\nValueError: x",
-         "Traceback (most recent call last):\n  File \"<console>\", line 1\nValueError: x"),
-        ("Applying testimonials.0001_initial... OK", "Applying testimonials.0001_initial... OK"),
+        (
+            "Traceback (most recent call last):\n  ...\nValueError: x",
+            "Traceback (most recent call last):\n"
+            '  File "<console>", line 1\nValueError: x',
+        ),
+        (
+            "Applying testimonials.0001_initial... OK",
+            "Applying testimonials.0001_initial... OK",
+        ),
         ("done\n", "done\n\n"),
     ],
 )
@@ -280,8 +308,14 @@ def test_marked_elisions_match(want, got):
     "want, got",
     [
         # Dots glued to a word are the command's own text.
-        ("Applying testimonials.0001_initial... OK", "Applying testimonials.0001_initial FAILED"),
-        ("Creating test database for alias 'default'...", "Creating test database for alias 'other'"),
+        (
+            "Applying testimonials.0001_initial... OK",
+            "Applying testimonials.0001_initial FAILED",
+        ),
+        (
+            "Creating test database for alias 'default'...",
+            "Creating test database for alias 'other'",
+        ),
         ("Performing system checks...", "Performing system checks, then more"),
         # An elision inside a line never swallows a line break.
         ("Task id=... state=RUNNING", "Task id=1\nERROR boom\nstate=RUNNING"),
@@ -317,8 +351,10 @@ def test_reader_file_of_a_new_file_holds_the_parts_shown_in_file_order():
     assert reader.text() == "def two():\n    return 2\n"
     reader.show("page:2", [1])
     assert reader.text() == "import os\n\n\ndef two():\n    return 2\n"
-    assert reader.leftovers() == ["m.py: lines 4-5 of the stage's file are never shown, "
-                                  "so the reader never adds them"]
+    assert reader.leftovers() == [
+        "m.py: lines 4-5 of the stage's file are never shown, "
+        "so the reader never adds them"
+    ]
     reader.show("page:3", [4, 5])
     assert reader.text() == final and reader.leftovers() == []
 
@@ -355,14 +391,24 @@ def include(tmp_path, path, lines=None, emphasized=None, name="partXX.txt"):
         attributes["proof_emphasized"] = emphasized
     final = path.read_text().splitlines()
     shown = "\n".join(final[n - 1] for n in lines) if lines else path.read_text()
-    return Block(docname="tutorial/partXX", source=str(page), line=1, kind="include",
-                 language="python", text=shown, included=path, attributes=attributes)
+    return Block(
+        docname="tutorial/partXX",
+        source=str(page),
+        line=1,
+        kind="include",
+        language="python",
+        text=shown,
+        included=path,
+        attributes=attributes,
+    )
 
 
 TWO_FUNCTIONS = "def one():\n    return 1\n\n\ndef two():\n    return 2\n"
 
 
-def test_a_command_runs_against_the_file_the_page_has_shown_so_far(tmp_path, monkeypatch):
+def test_a_command_runs_against_the_file_the_page_has_shown_so_far(
+    tmp_path, monkeypatch
+):
     path = fake_stage(tmp_path, monkeypatch, "mod.py", TWO_FUNCTIONS)
     replay = Replay(1, [], tmp_path / "work")
     command = fake_page(tmp_path, "$ python -c 'from mod import two'")
@@ -381,19 +427,26 @@ def test_a_block_that_asks_to_add_lines_already_there_fails(tmp_path, monkeypatc
     replay = Replay(1, [], tmp_path / "work")
     replay.do_include(include(tmp_path, path))
     again = include(tmp_path, path, lines=[5, 6], emphasized=[5])
-    with pytest.raises(ReplayError, match="emphasizes line 5 as new, but the reader's "
-                       r"file has it already \(shown at .*partXX.txt:1\)"):
+    with pytest.raises(
+        ReplayError,
+        match="emphasizes line 5 as new, but the reader's "
+        r"file has it already \(shown at .*partXX.txt:1\)",
+    ):
         replay.do_include(again)
 
 
 def test_a_page_whose_parts_leave_a_line_out_fails(tmp_path, monkeypatch):
     path = fake_stage(tmp_path, monkeypatch, "mod.py", TWO_FUNCTIONS)
     replay = Replay(1, [include(tmp_path, path, lines=[1, 2])], tmp_path / "work")
-    with pytest.raises(ReplayError, match="mod.py: lines 5-6 of the stage's file are never shown"):
+    with pytest.raises(
+        ReplayError, match="mod.py: lines 5-6 of the stage's file are never shown"
+    ):
         replay.run()
 
 
-def test_block_lines_trust_the_stamp_only_while_it_matches_the_file(tmp_path, monkeypatch):
+def test_block_lines_trust_the_stamp_only_while_it_matches_the_file(
+    tmp_path, monkeypatch
+):
     path = fake_stage(tmp_path, monkeypatch, "mod.py", TWO_FUNCTIONS)
     block = include(tmp_path, path, lines=[5, 6])
     assert block_lines(block, TWO_FUNCTIONS) == [5, 6]
@@ -403,3 +456,39 @@ def test_block_lines_trust_the_stamp_only_while_it_matches_the_file(tmp_path, mo
     # A :diff: shows the whole change.
     block.language = "udiff"
     assert block_lines(block, TWO_FUNCTIONS) is None
+
+
+def test_replay_stops_a_session_statement_that_never_returns(tmp_path, monkeypatch):
+    """A hanging example fails with its page line instead of stalling the run."""
+    from proof import session
+
+    project = tmp_path / "work" / "community"
+    shutil.copytree(
+        stage_dir(1), project, ignore=shutil.ignore_patterns("*.sqlite3", "__pycache__")
+    )
+    text = ">>> x = 1\n>>> import time; time.sleep(60)\n"
+    page = tmp_path / "partXX.txt"
+    page.write_text(
+        "Title\n\n.. code-block:: pycon\n\n    " + text.replace("\n", "\n    ")
+    )
+    block = Block(
+        docname="tutorial/partXX",
+        source=str(page),
+        line=3,
+        kind="pycon",
+        language="pycon",
+        text=text,
+    )
+    replay = Replay(1, [block], tmp_path / "work")
+    replay.shell = Shell(project, replay.env)
+    hung = replay.shell
+    monkeypatch.setattr(session, "TIMEOUT", 2)
+    try:
+        with pytest.raises(ReplayError) as failure:
+            replay.do_pycon(block)
+        assert "partXX.txt:6:" in str(failure.value)
+        assert "no answer within 2 s" in str(failure.value)
+        assert hung.process.poll() is not None
+    finally:
+        hung.close()
+        replay.close()

@@ -25,7 +25,12 @@ from proof.paths import stage_dir
 from proof.replay import Replay, ReplayError
 from proof.shell_start import ShellStartError, startup_output
 from proof.start import (
-    RecipeError, missing_installs, pip_installs, recipe_blocks, stage_zip, unpack,
+    RecipeError,
+    missing_installs,
+    pip_installs,
+    recipe_blocks,
+    stage_zip,
+    unpack,
 )
 
 
@@ -59,10 +64,13 @@ def _commands(blocks):
 def test_a_block_from_a_later_part_is_left_out_before_it(tmp_path):
     doctrees = _doctrees(tmp_path)
     assert _commands(recipe_blocks(doctrees, 3)) == [
-        "$ echo every part", "$ echo every part, later",
+        "$ echo every part",
+        "$ echo every part, later",
     ]
     assert _commands(recipe_blocks(doctrees, 4)) == [
-        "$ echo every part", "$ echo from part 4", "$ echo every part, later",
+        "$ echo every part",
+        "$ echo from part 4",
+        "$ echo every part, later",
     ]
 
 
@@ -95,7 +103,8 @@ def test_a_recipe_that_forgets_a_package_of_an_earlier_part_fails(site):
     without_smtp = [b for b in recipe if "aiosmtpd" not in b.text]
     assert missing_installs(site.doctrees, 4, without_smtp) == {"aiosmtpd": 3}
     assert pip_installs('$ python -m pip install "Django>=6.1" Django_Tasks.DB') == {
-        "django", "django-tasks-db",
+        "django",
+        "django-tasks-db",
     }
 
 
@@ -125,17 +134,31 @@ def test_startup_output_fails_when_no_prompt_comes(tmp_path):
 
 def _page(tmp_path, text):
     page = tmp_path / "partXX.txt"
-    page.write_text("Title\n\n.. console::\n\n    " + text.replace("\n", "\n    ") + "\n")
-    return Block(docname="tutorial/partXX", source=str(page), line=3,
-                 kind="console", language="console", text=text)
+    page.write_text(
+        "Title\n\n.. console::\n\n    " + text.replace("\n", "\n    ") + "\n"
+    )
+    return Block(
+        docname="tutorial/partXX",
+        source=str(page),
+        line=3,
+        kind="console",
+        language="console",
+        text=text,
+    )
 
 
 def test_replay_compares_the_shells_first_lines(tmp_path):
     work = tmp_path / "work"
-    shutil.copytree(stage_dir(1), work / "community",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
-    wrong = _page(tmp_path, "$ cd community\n$ python manage.py shell\n"
-                            "99 objects imported automatically (use -v 2 for details).\n...")
+    shutil.copytree(
+        stage_dir(1),
+        work / "community",
+        ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"),
+    )
+    wrong = _page(
+        tmp_path,
+        "$ cd community\n$ python manage.py shell\n"
+        "99 objects imported automatically (use -v 2 for details).\n...",
+    )
     replay = Replay(1, [wrong], work)
     try:
         with pytest.raises(ReplayError) as failure:

@@ -30,7 +30,10 @@ def problems_of(block, part):
         )
     elif block.kind == "illustrative":
         if problem := syntax_problem(block.language, block.text):
-            yield f"{block.place}: this illustrative {block.language} block does not parse: {problem}"
+            yield (
+                f"{block.place}: this illustrative {block.language} block "
+                f"does not parse: {problem}"
+            )
     elif block.kind == "include":
         stage = block.stage
         if stage is None:
@@ -49,7 +52,6 @@ def problems_of(block, part):
             )
 
 
-
 def syntax_problem(language, text):
     """Parse an illustrative block where a parser exists; None when it parses."""
     parsers = {
@@ -58,7 +60,9 @@ def syntax_problem(language, text):
         "toml": tomllib.loads,
         "yaml": yaml.safe_load,
         # systemd units and other ini files repeat keys; strict=False allows it.
-        "ini": lambda t: configparser.ConfigParser(strict=False, interpolation=None).read_string(t),
+        "ini": lambda t: configparser.ConfigParser(
+            strict=False, interpolation=None
+        ).read_string(t),
     }
     parse = parsers.get(language)
     if parse is None:

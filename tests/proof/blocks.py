@@ -96,7 +96,9 @@ def _is_action(node):
 
 
 def _wanted(node):
-    return isinstance(node, nodes.literal_block) or _is_console(node) or _is_action(node)
+    return (
+        isinstance(node, nodes.literal_block) or _is_console(node) or _is_action(node)
+    )
 
 
 def blocks_of(doctrees, docname):
@@ -110,8 +112,12 @@ def blocks_of(doctrees, docname):
         if _is_action(node):
             found.append(
                 Block(
-                    docname=docname, source=node.source or "", line=node.line or 0,
-                    kind=ACTION, language="", text=node["action"],
+                    docname=docname,
+                    source=node.source or "",
+                    line=node.line or 0,
+                    kind=ACTION,
+                    language="",
+                    text=node["action"],
                     attributes=dict(node.attributes),
                 )
             )

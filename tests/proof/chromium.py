@@ -26,7 +26,8 @@ def launch(playwright, extra_args=()):
     """Start Chromium headless, or fail saying how to install it."""
     if not CHROMIUM.is_file():
         raise RuntimeError(
-            f"no browser at {CHROMIUM}: apt-get install chromium (or set PROOF_CHROMIUM)"
+            f"no browser at {CHROMIUM}: "
+            "apt-get install chromium (or set PROOF_CHROMIUM)"
         )
     return playwright.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args]

@@ -112,7 +112,9 @@ def port_holder(port):
                     return f"process {pid} ({_command_line(pid)})"
             except OSError:
                 continue
-    return "a process this user cannot inspect (another user's, or outside this container)"
+    return (
+        "a process this user cannot inspect (another user's, or outside this container)"
+    )
 
 
 def port_problem(port):
@@ -152,11 +154,17 @@ def install():
     # The watchdog carries only the tokens of the runs above this one: the
     # sweep of this run must not end it.
     _run["watchdog"] = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; sys.path.insert(0, sys.argv[1]); "
-         "from proof.processes import watch; watch(sys.argv[2])",
-         str(ROOT / "tests"), token],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); "
+            "from proof.processes import watch; watch(sys.argv[2])",
+            str(ROOT / "tests"),
+            token,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     _run["token"] = token
@@ -259,14 +267,20 @@ def _pids():
 
 
 def _environment(pid):
-    """The environment process *pid* started with ({} for zombies, others' processes)."""
+    """The environment process *pid* started with.
+
+    An empty dict for zombies and other users' processes.
+    """
     try:
         with open(f"/proc/{pid}/environ", "rb") as f:
             data = f.read()
     except OSError:
         return {}
     pairs = (entry.split(b"=", 1) for entry in data.split(b"\0") if b"=" in entry)
-    return {key.decode(errors="replace"): value.decode(errors="replace") for key, value in pairs}
+    return {
+        key.decode(errors="replace"): value.decode(errors="replace")
+        for key, value in pairs
+    }
 
 
 def _command_line(pid):

@@ -75,7 +75,9 @@ class Browser:
         return self._open(request)
 
     def log_in(self, username, password=READER_PASSWORD):
-        page = self.submit("/accounts/login/", {"username": username, "password": password})
+        page = self.submit(
+            "/accounts/login/", {"username": username, "password": password}
+        )
         if "/accounts/login/" in page.url:
             raise AssertionError(f"logging in as {username!r} failed")
         return page

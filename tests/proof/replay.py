@@ -430,7 +430,16 @@ class Replay:
             self.fail(block, 0, str(error))
             return
         for statement in typed:
-            offset, problem, output = run_statement(self.shell, statement)
+            try:
+                offset, problem, output = run_statement(self.shell, statement)
+            except SessionError as error:
+                self.shell = None
+                self.fail(
+                    block,
+                    statement.lines[0][0],
+                    f"{statement.source.strip()!r}\n{error}",
+                )
+                return
             self.log(">>> " + statement.source.replace("\n", "\n... "))
             if output:
                 self.log(output)

@@ -21,6 +21,7 @@ an indented ``...`` line for its frames, and the exception.
 
 import json
 import os
+import select
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -61,6 +62,15 @@ class Shell:
             )
 
     def _receive(self):
+        # One answer per line typed; a statement that never returns (a
+        # blocking call, an endless loop) fails instead of stalling the run.
+        ready, _, _ = select.select([self.channel], [], [], TIMEOUT)
+        if not ready:
+            self.process.kill()
+            self.process.wait()
+            raise SessionError(
+                f"the shell gave no answer within {TIMEOUT} s, and was stopped"
+            )
         line = self.channel.readline()
         if not line:
             raise SessionError("the shell process ended unexpectedly")
@@ -107,7 +117,7 @@ def _typed(line, prompt):
     if line == prompt or line.rstrip() == prompt:
         return ""
     if line.startswith(prompt + " "):
-        return line[len(prompt) + 1:]
+        return line[len(prompt) + 1 :]
     return None
 
 
@@ -152,28 +162,40 @@ def run_statement(shell, statement):
         output.append(result["output"])
         if position < last and not result["more"]:
             typed = "".join(output)
-            return offset + 1, (
-                "the console ends the statement here and prompts >>>, but "
-                "the page continues it with a ... line"
-                + (":\n" + _indent(typed) if typed.strip() else "")
-            ), typed
+            return (
+                offset + 1,
+                (
+                    "the console ends the statement here and prompts >>>, but "
+                    "the page continues it with a ... line"
+                    + (":\n" + _indent(typed) if typed.strip() else "")
+                ),
+                typed,
+            )
         if position == last and result["more"]:
             # Whatever the reader types next would go into this statement.
             # End it here, so that a run with PROOF_KEEP_GOING can go on.
             shell.push("")
-            return offset, (
-                "the console still waits for the statement to end (it prompts "
-                "...), but the page goes on; a compound statement ends with an "
-                "empty ... line"
-            ), "".join(output)
+            return (
+                offset,
+                (
+                    "the console still waits for the statement to end (it prompts "
+                    "...), but the page goes on; a compound statement ends with an "
+                    "empty ... line"
+                ),
+                "".join(output),
+            )
     typed = "".join(output)
     if matches(statement.want, typed):
         return None, None, typed
     want = normalize("\n".join(statement.want)).rstrip("\n")
-    return statement.offset, (
-        f"Expected:\n{_indent(want or '(nothing)')}\n"
-        f"Got:\n{_indent(normalize(typed) or '(nothing)')}"
-    ), typed
+    return (
+        statement.offset,
+        (
+            f"Expected:\n{_indent(want or '(nothing)')}\n"
+            f"Got:\n{_indent(normalize(typed) or '(nothing)')}"
+        ),
+        typed,
+    )
 
 
 def _indent(text):

@@ -53,8 +53,7 @@ def _run(command, cwd, env, timeout):
         while not data.endswith(PROMPT):
             if time.monotonic() > deadline:
                 raise ShellStartError(
-                    f"`{command}` showed no prompt within {timeout} s:\n"
-                    + _clean(data)
+                    f"`{command}` showed no prompt within {timeout} s:\n" + _clean(data)
                 )
             ready, _, _ = select.select([leader], [], [], 0.2)
             if not ready:

@@ -29,17 +29,29 @@ def build_site():
     warnings_file = BUILD / "warnings.txt"
     BUILD.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "sphinx",
-        "-c", str(ROOT), "-E", "-n", "-W", "--keep-going", "-q",
-        "-b", "html", "-d", str(doctrees), "-w", str(warnings_file),
-        str(DOCS), str(html),
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-c",
+        str(ROOT),
+        "-E",
+        "-n",
+        "-W",
+        "--keep-going",
+        "-q",
+        "-b",
+        "html",
+        "-d",
+        str(doctrees),
+        "-w",
+        str(warnings_file),
+        str(DOCS),
+        str(html),
     ]
     done = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, check=False
     )
-    warnings = [
-        line for line in warnings_file.read_text().splitlines() if line.strip()
-    ]
+    warnings = [line for line in warnings_file.read_text().splitlines() if line.strip()]
     return Build(
         returncode=done.returncode,
         warnings=warnings,

@@ -3,7 +3,6 @@
 from django.core.management import call_command
 from django.tasks import TaskResultStatus, task_backends
 from django_tasks_db.backend import DatabaseBackend
-
 from testimonials.tasks import count_words
 
 
@@ -22,7 +21,9 @@ def test_enqueued_task_waits_until_a_worker_runs_it(db):
     result.refresh()
     assert result.status == TaskResultStatus.READY
 
-    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+    call_command(
+        "db_worker", batch=True, reload=False, startup_delay=False, verbosity=0
+    )
 
     result.refresh()
     assert result.status == TaskResultStatus.SUCCESSFUL

@@ -32,4 +32,6 @@ def submit_an_empty_form(reader):
     form = reader.browser.get("/testimonials/new/")
     assert form.text.count(" required") >= 2, "both fields should be required in HTML"
     page = reader.browser.submit("/testimonials/new/", {"title": " ", "text": " "})
-    assert page.text.count("This field is required.") == 2, "the form errors are missing"
+    assert page.text.count("This field is required.") == 2, (
+        "the form errors are missing"
+    )

@@ -11,7 +11,6 @@ from django.core import mail
 from django.db import transaction
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
-
 from testimonials.models import Testimonial
 from testimonials.tasks import notify_staff_about_testimonial
 
@@ -102,7 +101,9 @@ def test_the_email_goes_to_active_staff_with_the_text_escaped_in_html(
     users.create_superuser("away", "away@example.com", "pw", is_active=False)
     users.create_superuser("mute", "", "pw")
     testimonial = Testimonial.objects.create(
-        author=member, title="<script>alert(1)</script> & co", text="Line one\nTom & Jerry"
+        author=member,
+        title="<script>alert(1)</script> & co",
+        text="Line one\nTom & Jerry",
     )
 
     sent = notify_staff_about_testimonial.call(testimonial.pk)
@@ -114,7 +115,9 @@ def test_the_email_goes_to_active_staff_with_the_text_escaped_in_html(
     assert email.subject == "New testimonial: <script>alert(1)</script> & co"
     assert "Tom & Jerry" in email.body
     assert "&amp;" not in email.body
-    link = f"{settings.SITE_URL}/admin/testimonials/testimonial/{testimonial.pk}/change/"
+    link = (
+        f"{settings.SITE_URL}/admin/testimonials/testimonial/{testimonial.pk}/change/"
+    )
     assert f"Review it: {link}" in email.body
     [(html, mimetype)] = email.alternatives
     assert mimetype == "text/html"

@@ -24,7 +24,6 @@ from django.tasks import default_task_backend
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.tasks.signals import task_enqueued
 from django_tasks_db.models import DBTaskResult
-
 from testimonials.models import Testimonial
 from testimonials.tasks import notify_staff_about_testimonial
 

@@ -16,11 +16,11 @@ from django.db.models import QuerySet
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
-
-from proof.processes import free_port as closed_port
 from testimonials import tasks
 from testimonials.admin import TestimonialAdmin
 from testimonials.models import Testimonial
+
+from proof.processes import free_port as closed_port
 
 
 def smtp_to(port):
@@ -60,7 +60,9 @@ def testimonial(transactional_db):
 
 
 def run_worker():
-    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+    call_command(
+        "db_worker", batch=True, reload=False, startup_delay=False, verbosity=0
+    )
 
 
 def test_no_id_means_no_result(testimonial):
@@ -91,7 +93,9 @@ def test_a_delivered_notification_succeeds(testimonial, smtp_server, settings):
     assert TestimonialAdmin.notification(None, testimonial) == "Sent to 1 staff"
 
 
-def test_a_refused_connection_fails_and_schedules_a_later_attempt(testimonial, settings):
+def test_a_refused_connection_fails_and_schedules_a_later_attempt(
+    testimonial, settings
+):
     settings.MAILERS = smtp_to(closed_port())
     first = tasks.enqueue_notification(testimonial.pk)
     before = timezone.now()
@@ -106,10 +110,16 @@ def test_a_refused_connection_fails_and_schedules_a_later_attempt(testimonial, s
     testimonial.refresh_from_db()
     retry = testimonial.notification_result()
     assert retry.id != first.id
-    assert retry.status == TaskResultStatus.READY, "not due yet: the batch worker left it"
+    assert retry.status == TaskResultStatus.READY, (
+        "not due yet: the batch worker left it"
+    )
     assert retry.kwargs == {"attempt": 2}
     run_after = DBTaskResult.objects.get(id=retry.id).run_after
-    assert before + timedelta(seconds=9) < run_after < timezone.now() + timedelta(seconds=11)
+    assert (
+        before + timedelta(seconds=9)
+        < run_after
+        < timezone.now() + timedelta(seconds=11)
+    )
     assert TestimonialAdmin.notification(None, testimonial) == "Waiting"
 
 
@@ -119,13 +129,18 @@ def test_retries_stop_after_max_attempts(testimonial, settings, monkeypatch):
     tasks.enqueue_notification(testimonial.pk)
     run_worker()  # runs every attempt: with no delay, each is due at once
 
-    rows = DBTaskResult.objects.filter(task_path__endswith="notify_staff_about_testimonial")
+    rows = DBTaskResult.objects.filter(
+        task_path__endswith="notify_staff_about_testimonial"
+    )
     assert rows.count() == tasks.MAX_ATTEMPTS == 3
     assert set(rows.values_list("status", flat=True)) == {"FAILED"}
     attempts = sorted(row.args_kwargs["kwargs"]["attempt"] for row in rows)
     assert attempts == [1, 2, 3]
     testimonial.refresh_from_db()
-    assert TestimonialAdmin.notification(None, testimonial) == "Failed: ConnectionRefusedError"
+    assert (
+        TestimonialAdmin.notification(None, testimonial)
+        == "Failed: ConnectionRefusedError"
+    )
 
 
 def test_a_failure_that_is_not_the_network_is_not_retried(testimonial, settings):

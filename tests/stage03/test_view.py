@@ -6,7 +6,6 @@ from django.db import connection
 from django.tasks import TaskResultStatus
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
-
 from testimonials.models import Testimonial
 from testimonials.tasks import enqueue_notification
 
@@ -79,4 +78,4 @@ def test_the_admin_reads_one_result_per_row(admin_client, member):
         with CaptureQueriesContext(connection) as queries:
             assert admin_client.get(CHANGELIST).status_code == 200
         counts.append(len(queries))
-    assert [b - a for a, b in zip(counts, counts[1:])] == [1, 1], counts
+    assert [b - a for a, b in zip(counts, counts[1:], strict=False)] == [1, 1], counts

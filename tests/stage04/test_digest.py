@@ -20,7 +20,6 @@ from django.tasks import TaskResultStatus
 from django.tasks.signals import task_enqueued
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
-
 from testimonials import views
 from testimonials.models import Testimonial
 from testimonials.tasks import (
@@ -37,15 +36,22 @@ LOGGER = "testimonials.tasks"
 def run_worker(**options):
     """Run every task that is due, in every queue, and return."""
     call_command(
-        "db_worker", batch=True, reload=False, startup_delay=False,
-        queue_name="*", verbosity=0, **options,
+        "db_worker",
+        batch=True,
+        reload=False,
+        startup_delay=False,
+        queue_name="*",
+        verbosity=0,
+        **options,
     )
 
 
 def add_members(count, start=1, **fields):
     users = get_user_model().objects
     return users.bulk_create(
-        get_user_model()(username=f"member{n}", email=f"member{n}@example.com", **fields)
+        get_user_model()(
+            username=f"member{n}", email=f"member{n}@example.com", **fields
+        )
         for n in range(start, start + count)
     )
 
@@ -61,10 +67,14 @@ def testimonials(db):
     titles = ["Fish & <chips>", "Second", "Third", "Fourth", "Fifth", "Oldest"]
     for age, title in enumerate(titles):
         item = Testimonial.objects.create(
-            author=author, title=title, text=f"Text of {title}",
+            author=author,
+            title=title,
+            text=f"Text of {title}",
             status=Testimonial.Status.APPROVED,
         )
-        Testimonial.objects.filter(pk=item.pk).update(created_at=now - timedelta(days=age))
+        Testimonial.objects.filter(pk=item.pk).update(
+            created_at=now - timedelta(days=age)
+        )
     Testimonial.objects.create(author=author, title="Not reviewed", text="x")
     Testimonial.objects.create(
         author=author, title="Turned down", text="x", status=Testimonial.Status.REJECTED

@@ -15,7 +15,6 @@ from django.tasks import default_task_backend, task
 from django.tasks.exceptions import InvalidTask
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
-
 from testimonials.models import Testimonial
 from testimonials.tasks import (
     REVIEW_REMINDER_DELAY,
@@ -111,8 +110,12 @@ def test_a_scheduled_reminder_waits_for_its_time(testimonial, staff):
     """A worker leaves the reminder READY: its three days have not passed."""
     reminder = schedule_review_reminder(testimonial.pk)
     call_command(
-        "db_worker", batch=True, reload=False, startup_delay=False,
-        queue_name="*", verbosity=0,
+        "db_worker",
+        batch=True,
+        reload=False,
+        startup_delay=False,
+        queue_name="*",
+        verbosity=0,
     )
     reminder.refresh()
     assert reminder.status == "READY"
@@ -127,17 +130,21 @@ def test_a_scheduled_reminder_waits_for_its_time(testimonial, staff):
 def test_the_reminder_of_a_pending_testimonial_emails_the_active_staff(
     testimonial, staff, settings
 ):
-    """One email, to the active superusers, naming the testimonial and its admin page."""
+    """One email to the active superusers, naming the testimonial and its admin page."""
     assert remind_staff_to_review.call(testimonial.pk) == 1
 
     [email] = mail.outbox
     assert email.to == ["boss@example.com"]
     assert email.subject == "Still waiting for review: Warm <welcome>"
-    link = f"{settings.SITE_URL}/admin/testimonials/testimonial/{testimonial.pk}/change/"
+    link = (
+        f"{settings.SITE_URL}/admin/testimonials/testimonial/{testimonial.pk}/change/"
+    )
     assert f"Review it: {link}" in email.body
 
 
-@pytest.mark.parametrize("status", [Testimonial.Status.APPROVED, Testimonial.Status.REJECTED])
+@pytest.mark.parametrize(
+    "status", [Testimonial.Status.APPROVED, Testimonial.Status.REJECTED]
+)
 def test_a_reviewed_testimonial_needs_no_reminder(testimonial, staff, status):
     """Reviewed since it was scheduled: the reminder sends nothing and returns 0."""
     testimonial.status = status

@@ -26,7 +26,9 @@ def _cells(fragment):
     rows = []
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", fragment, re.S):
         cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
-        rows.append([html.unescape(re.sub(r"<[^>]+>|\s+", " ", c)).strip() for c in cells])
+        rows.append(
+            [html.unescape(re.sub(r"<[^>]+>|\s+", " ", c)).strip() for c in cells]
+        )
     return rows
 
 
@@ -43,15 +45,18 @@ def toolbar_lists_the_tasks_of_the_post(reader):
     assert shown, "the page shows no debug toolbar"
 
     # 1. History: the requests the toolbar remembers, the newest first.
-    history = _json(browser.get(
-        "/__debug__/render_panel/?"
-        + urlencode({"request_id": shown.group(1), "panel_id": "HistoryPanel"})
-    ))["content"]
+    history = _json(
+        browser.get(
+            "/__debug__/render_panel/?"
+            + urlencode({"request_id": shown.group(1), "panel_id": "HistoryPanel"})
+        )
+    )["content"]
     posts = [
         request_id
         for request_id, method, path in re.findall(
             r'<tr[^>]*data-request-id="(\w+)">.*?<p>(\w+)</p>.*?<p>([^<]*)</p>',
-            history, re.S,
+            history,
+            re.S,
         )
         if method == "POST" and path == "/testimonials/new/"
     ]
@@ -59,25 +64,38 @@ def toolbar_lists_the_tasks_of_the_post(reader):
     post = posts[0]
 
     # 2. Switch: the toolbar shows the POST's panels; "Tasks" says 2 tasks.
-    panels = _json(browser.get(
-        "/__debug__/history_sidebar/?"
-        + urlencode({"request_id": post, "exclude_history": "True"})
-    ))
+    panels = _json(
+        browser.get(
+            "/__debug__/history_sidebar/?"
+            + urlencode({"request_id": post, "exclude_history": "True"})
+        )
+    )
     button = re.sub(r"<[^>]+>|\s+", " ", panels["TasksPanel"]["button"])
     assert "Tasks" in button and "2 tasks" in button, button
 
     # 3. Tasks: the notification and the reminder, as the page describes.
-    content = _json(browser.get(
-        "/__debug__/render_panel/?"
-        + urlencode({"request_id": post, "panel_id": "TasksPanel"})
-    ))["content"]
+    content = _json(
+        browser.get(
+            "/__debug__/render_panel/?"
+            + urlencode({"request_id": post, "panel_id": "TasksPanel"})
+        )
+    )["content"]
     header, *rows = _cells(content)
-    assert header[:6] == ["Python Path", "Queue", "Backend", "Priority", "Run After", "Status"], header
+    assert header[:6] == [
+        "Python Path",
+        "Queue",
+        "Backend",
+        "Priority",
+        "Run After",
+        "Status",
+    ], header
     by_path = {row[0]: row for row in rows}
     assert set(by_path) == {NOTIFICATION, REMINDER}, rows
     notification, reminder = by_path[NOTIFICATION], by_path[REMINDER]
     assert notification[1:6] == ["emails", "default", "10", "—", "READY"], notification
-    assert reminder[1:4] == ["emails", "default", "0"] and reminder[5] == "READY", reminder
+    assert reminder[1:4] == ["emails", "default", "0"] and reminder[5] == "READY", (
+        reminder
+    )
     assert notification[7] == "{'attempt': 1}", notification
     run_after = datetime.fromisoformat(reminder[4].replace("Z", "+00:00"))
     in_three_days = datetime.now(timezone.utc) + timedelta(days=3)
@@ -89,8 +107,15 @@ def admin_lists_the_task_results(reader):
     page = browser.get(CHANGELIST)
     assert page.status == 200 and page.url.endswith(CHANGELIST), page.url
     assert page.contains("Select Task Result to view"), "not the list of results"
-    for column in ("Task name", "Status", "Enqueued at", "Started at",
-                   "Finished at", "Priority", "Queue name"):
+    for column in (
+        "Task name",
+        "Status",
+        "Enqueued at",
+        "Started at",
+        "Finished at",
+        "Priority",
+        "Queue name",
+    ):
         assert page.contains(column), f"the list has no column {column!r}"
     # Filters by status, priority and queue.
     for link in ("?status__exact=FAILED", "?priority=10", "?queue_name=emails"):
@@ -103,10 +128,12 @@ def admin_lists_the_task_results(reader):
         r'<td class="field-task_name">(\w+)</td><td class="field-status">(\w+)</td>',
         page.text,
     )
-    for row in [("notify_staff_about_testimonial", "Failed"),
-                ("notify_staff_about_testimonial", "Successful"),
-                ("remind_staff_to_review", "Ready"),
-                ("count_words", "Successful")]:
+    for row in [
+        ("notify_staff_about_testimonial", "Failed"),
+        ("notify_staff_about_testimonial", "Successful"),
+        ("remind_staff_to_review", "Ready"),
+        ("count_words", "Successful"),
+    ]:
         assert row in rows, f"no {row} in {rows}"
 
     failed = browser.get(CHANGELIST + "?status__exact=FAILED")
@@ -130,11 +157,14 @@ def admin_lists_the_task_results(reader):
     assert reminder_ids, "no ready reminder in the list"
     reminder = browser.get(f"{CHANGELIST}{reminder_ids[0]}/change/")
     run_after = re.search(
-        r"<label>Run after:</label>\s*<div class=\"readonly\">([^<]+)</div>", reminder.text
+        r"<label>Run after:</label>\s*<div class=\"readonly\">([^<]+)</div>",
+        reminder.text,
     )
     assert run_after, "the reminder's page shows no run after"
     when = datetime.fromisoformat(run_after.group(1).strip())
-    assert abs(when - datetime.now(timezone.utc) - timedelta(days=3)) < timedelta(minutes=10), when
+    assert abs(when - datetime.now(timezone.utc) - timedelta(days=3)) < timedelta(
+        minutes=10
+    ), when
     assert browser.get(CHANGELIST + "add/").status == 403
     delete = browser.get(f"{CHANGELIST}{ids[0]}/delete/")
     assert delete.status == 403, delete.status
@@ -143,7 +173,11 @@ def admin_lists_the_task_results(reader):
 def admin_shows_the_pruned_notification(reader):
     page = reader.browser.get("/admin/testimonials/testimonial/")
     assert page.status == 200, page.status
-    row = re.search(r"Friendly reviews</a></th>(.*?)</tr>", html.unescape(page.text), re.S)
+    row = re.search(
+        r"Friendly reviews</a></th>(.*?)</tr>", html.unescape(page.text), re.S
+    )
     assert row, "the testimonial is not listed"
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
-    assert cells[-1].strip() == "-", f"the Staff notification column shows {cells[-1]!r}"
+    assert cells[-1].strip() == "-", (
+        f"the Staff notification column shows {cells[-1]!r}"
+    )

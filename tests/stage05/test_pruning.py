@@ -22,7 +22,6 @@ from django.core.management import call_command
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
-
 from testimonials.admin import TestimonialAdmin
 from testimonials.models import Testimonial
 from testimonials.tasks import count_words, enqueue_notification
@@ -30,8 +29,12 @@ from testimonials.tasks import count_words, enqueue_notification
 LOGGER = "django_tasks_db.prune_db_task_results"
 QUEUES = ["default", "emails"]
 AGES = [1, 10, 20, 40]  # days since the result finished (or was enqueued)
-STATUSES = [TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED,
-            TaskResultStatus.READY, TaskResultStatus.RUNNING]
+STATUSES = [
+    TaskResultStatus.SUCCESSFUL,
+    TaskResultStatus.FAILED,
+    TaskResultStatus.READY,
+    TaskResultStatus.RUNNING,
+]
 
 
 @pytest.fixture
@@ -44,7 +47,10 @@ def results(db):
             for age in AGES:
                 result = count_words.using(queue_name=queue).enqueue("x")
                 when = now - timedelta(days=age, hours=1)
-                finished = status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
+                finished = status in (
+                    TaskResultStatus.SUCCESSFUL,
+                    TaskResultStatus.FAILED,
+                )
                 DBTaskResult.objects.filter(pk=result.id).update(
                     status=status,
                     enqueued_at=when,
@@ -82,14 +88,20 @@ OPTIONS = [
     ({"queues": "emails"}, ["--queue-name", "emails"]),
     ({"queues": "default,emails"}, ["--queue-name", "default,emails"]),
     ({"failed_min_age": 30}, ["--failed-min-age-days", "30"]),
-    ({"failed_min_age": 5, "min_age": 30, "queues": "*"},
-     ["--failed-min-age-days", "5", "--min-age-days", "30", "--queue-name", "*"]),
-    ({"min_age": 0, "failed_min_age": 30, "queues": "*"},
-     ["--min-age-days", "0", "--failed-min-age-days", "30", "--queue-name", "*"]),
+    (
+        {"failed_min_age": 5, "min_age": 30, "queues": "*"},
+        ["--failed-min-age-days", "5", "--min-age-days", "30", "--queue-name", "*"],
+    ),
+    (
+        {"min_age": 0, "failed_min_age": 30, "queues": "*"},
+        ["--min-age-days", "0", "--failed-min-age-days", "30", "--queue-name", "*"],
+    ),
 ]
 
 
-@pytest.mark.parametrize("model, argv", OPTIONS, ids=[" ".join(a) or "defaults" for _, a in OPTIONS])
+@pytest.mark.parametrize(
+    "model, argv", OPTIONS, ids=[" ".join(a) or "defaults" for _, a in OPTIONS]
+)
 def test_pruning_deletes_exactly_what_the_options_say(results, model, argv, caplog):
     caplog.set_level(logging.INFO, logger=LOGGER)
     gone = expected_deletions(results, **model)
@@ -103,7 +115,9 @@ def test_pruning_deletes_exactly_what_the_options_say(results, model, argv, capl
     ]
 
 
-@pytest.mark.parametrize("model, argv", OPTIONS, ids=[" ".join(a) or "defaults" for _, a in OPTIONS])
+@pytest.mark.parametrize(
+    "model, argv", OPTIONS, ids=[" ".join(a) or "defaults" for _, a in OPTIONS]
+)
 def test_a_dry_run_deletes_nothing_and_reports_the_count(results, model, argv, caplog):
     caplog.set_level(logging.INFO, logger=LOGGER)
     gone = expected_deletions(results, **model)
@@ -118,13 +132,18 @@ def test_a_dry_run_deletes_nothing_and_reports_the_count(results, model, argv, c
 
 def test_by_default_nothing_in_the_emails_queue_is_pruned(results):
     call_command("prune_db_task_results", "--min-age-days", "0")
-    left = {results[pk][0] for pk in remaining() if results[pk][1] in (
-        TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)}
+    left = {
+        results[pk][0]
+        for pk in remaining()
+        if results[pk][1] in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
+    }
     assert left == {"emails"}
 
 
 def test_a_pruned_notification_reads_as_none_and_the_admin_shows_a_dash(db):
-    admin = get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
+    admin = get_user_model().objects.create_superuser(
+        "admin", "admin@example.com", "pw"
+    )
     testimonial = Testimonial.objects.create(author=admin, title="Friendly", text="x")
     enqueue_notification(testimonial.pk)
     DBTaskResult.objects.update(

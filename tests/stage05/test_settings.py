@@ -7,10 +7,9 @@ server.
 
 import logging
 
+import pytest
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
-
-import pytest
 
 
 def test_the_toolbar_is_left_out_while_tests_run():
@@ -24,7 +23,9 @@ def test_the_toolbar_is_left_out_while_tests_run():
 def test_every_logger_of_the_part_prints_with_time_level_and_name():
     handler = logging.getHandlerByName("console")
     for name in ("django.tasks", "django_tasks_db", "testimonials"):
-        assert handler in logging.getLogger(name).handlers, logging.getLogger(name).handlers
+        assert handler in logging.getLogger(name).handlers, logging.getLogger(
+            name
+        ).handlers
         record = logging.LogRecord(name, logging.INFO, __file__, 1, "hello", None, None)
         record.created = 1795476203.5  # 2026-11-23 23:23:23.5 UTC
         line = handler.formatter.format(record)

@@ -19,7 +19,6 @@ from django.tasks.signals import task_enqueued, task_finished, task_started
 from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
-
 from testimonials import signals
 from testimonials.models import Testimonial
 from testimonials.tasks import count_words, enqueue_notification
@@ -32,14 +31,22 @@ RAN = re.compile(r"^(\w+) ran in (\d+\.\d\d)s$")
 def run_worker(**options):
     """Run every task that is due, in every queue, and return."""
     call_command(
-        "db_worker", batch=True, reload=False, startup_delay=False,
-        queue_name="*", verbosity=0, **options,
+        "db_worker",
+        batch=True,
+        reload=False,
+        startup_delay=False,
+        queue_name="*",
+        verbosity=0,
+        **options,
     )
 
 
 def messages(caplog, pattern):
-    return [m.groups() for r in caplog.records
-            if r.name == LOGGER and (m := pattern.match(r.getMessage()))]
+    return [
+        m.groups()
+        for r in caplog.records
+        if r.name == LOGGER and (m := pattern.match(r.getMessage()))
+    ]
 
 
 @pytest.fixture
@@ -50,9 +57,11 @@ def admin(db):
 @pytest.fixture
 def connected(request):
     """Connect *receiver* to *signal* for one test."""
+
     def connect(signal, receiver):
         signal.connect(receiver)
         request.addfinalizer(lambda: signal.disconnect(receiver))
+
     return connect
 
 
@@ -95,7 +104,9 @@ def test_the_wait_counts_from_run_after_when_it_comes_later(db, caplog):
     )
     # Enqueued a second ago, with a run_after an hour before that.
     late = count_words.using(run_after=now - timedelta(hours=1)).enqueue("late")
-    DBTaskResult.objects.filter(pk=late.id).update(enqueued_at=now - timedelta(seconds=1))
+    DBTaskResult.objects.filter(pk=late.id).update(
+        enqueued_at=now - timedelta(seconds=1)
+    )
     run_worker()
 
     waits = [float(w) for _, w in messages(caplog, WAITED)]
@@ -103,7 +114,9 @@ def test_the_wait_counts_from_run_after_when_it_comes_later(db, caplog):
     assert all(1 <= w < 60 for w in waits), waits
 
 
-def test_a_failed_task_emails_the_admins_with_a_link_to_its_traceback(admin, caplog, settings):
+def test_a_failed_task_emails_the_admins_with_a_link_to_its_traceback(
+    admin, caplog, settings
+):
     gone = Testimonial.objects.create(author=admin, title="Gone", text="x")
     missing = enqueue_notification(gone.pk)
     gone.delete()
@@ -119,8 +132,10 @@ def test_a_failed_task_emails_the_admins_with_a_link_to_its_traceback(admin, cap
         "testimonials.models.Testimonial.DoesNotExist: "
         "Testimonial matching query does not exist.\n"
     )
-    link = (f"http://127.0.0.1:8000/admin/django_tasks_database/dbtaskresult/"
-            f"{missing.id}/change/")
+    link = (
+        f"http://127.0.0.1:8000/admin/django_tasks_database/dbtaskresult/"
+        f"{missing.id}/change/"
+    )
     assert f"The whole traceback: {link}\n" in message.body
 
 
@@ -129,6 +144,7 @@ def test_an_alert_that_cannot_be_sent_is_logged_and_the_worker_goes_on(
 ):
     """The mail server is down: the alert fails, the worker logs it, keeps
     the task's own error on its result, and runs the next task."""
+
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError(111, "Connection refused")
 
@@ -145,7 +161,9 @@ def test_an_alert_that_cannot_be_sent_is_logged_and_the_worker_goes_on(
     assert missing.status == TaskResultStatus.FAILED
     assert missing.errors[0].exception_class_path.endswith("Testimonial.DoesNotExist")
     assert after.status == TaskResultStatus.SUCCESSFUL
-    [record] = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == LOGGER]
+    [record] = [
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == LOGGER
+    ]
     assert record.getMessage() == f"Could not alert the admins about task {missing.id}"
     assert record.exc_info[0] is ConnectionRefusedError
 
@@ -174,7 +192,7 @@ def test_a_receiver_that_raises_fails_a_successful_task_and_stops_the_worker(
     assert result.status == TaskResultStatus.FAILED
     assert result.errors[0].exception_class is RuntimeError
     with pytest.raises(ValueError, match="Task failed"):
-        result.return_value
+        result.return_value  # noqa: B018 (reading the property raises)
     assert waiting.status == TaskResultStatus.READY
 
 
@@ -182,6 +200,7 @@ def test_a_receiver_of_task_started_that_raises_fails_the_task_before_it_runs(
     admin, connected
 ):
     """The notification never runs: the only email is the alert about it."""
+
     def careless_receiver(sender, task_result, **kwargs):
         raise RuntimeError("a bug in a receiver")
 
@@ -213,8 +232,10 @@ def test_the_worker_sends_the_backend_object_or_its_class(db, connected):
     count_words.enqueue(None)  # None.split() raises: the task fails
     run_worker()
 
-    kinds = {(signal is task_started, status, isinstance(sender, type))
-             for signal, status, sender in senders}
+    kinds = {
+        (signal is task_started, status, isinstance(sender, type))
+        for signal, status, sender in senders
+    }
     assert kinds == {
         (True, TaskResultStatus.RUNNING, False),
         (False, TaskResultStatus.SUCCESSFUL, False),

@@ -13,7 +13,6 @@ from django.core.management import call_command
 from django.tasks import TaskResultStatus, task_backends
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
-
 from mysite.testing import RecordingBackend
 from testimonials.tasks import count_words
 
@@ -41,8 +40,12 @@ def test_runs_in_the_order_of_the_real_worker(settings):
     now = timezone.now()
     enqueue_plan(now)
     call_command(
-        "db_worker", batch=True, reload=False, startup_delay=False,
-        queue_name="*", verbosity=0,
+        "db_worker",
+        batch=True,
+        reload=False,
+        startup_delay=False,
+        queue_name="*",
+        verbosity=0,
     )
     real = list(
         DBTaskResult.objects.exclude(started_at=None)

@@ -20,7 +20,6 @@ import pytest
 from django.db import transaction
 from django.tasks import task_backends
 from django_tasks_db.models import DBTaskResult
-
 from mysite.testing import EnqueuedInTransaction, RecordingBackend, Transaction
 from testimonials.tasks import count_words
 
@@ -95,14 +94,16 @@ def scenarios(look):
     return seen
 
 
-KEPT = sorted([
-    "outside any transaction",
-    "committed",
-    "outer block kept",
-    "inner block released, outer kept",
-    "first call of a decorated block",
-    "second call of a decorated block",
-])
+KEPT = sorted(
+    [
+        "outside any transaction",
+        "committed",
+        "outer block kept",
+        "inner block released, outer kept",
+        "first call of a decorated block",
+        "second call of a decorated block",
+    ]
+)
 
 
 def rows():
@@ -155,9 +156,7 @@ def test_strict_refuses_exactly_the_enqueues_inside_the_codes_transactions(
     request, settings, real_commits
 ):
     check_the_way(real_commits)
-    settings.TASKS = {
-        "default": {**RECORDING["default"], "OPTIONS": {"strict": True}}
-    }
+    settings.TASKS = {"default": {**RECORDING["default"], "OPTIONS": {"strict": True}}}
     backend = task_backends["default"]
 
     count_words.enqueue("outside")
@@ -171,7 +170,8 @@ def test_strict_refuses_exactly_the_enqueues_inside_the_codes_transactions(
             transaction.on_commit(lambda: count_words.enqueue("on commit"))
 
     assert sorted(result.args[0] for result in backend.ready()) == [
-        "on commit", "outside",
+        "on commit",
+        "outside",
     ]
     # Refusing left nothing behind on the connection.
     assert not any(
@@ -203,5 +203,5 @@ def test_the_readers_worker_leaves_the_log_levels_alone():
 
         assert [logger.level for logger in loggers] == [logging.WARNING] * 2
     finally:
-        for logger, level in zip(loggers, before):
+        for logger, level in zip(loggers, before, strict=True):
             logger.setLevel(level)

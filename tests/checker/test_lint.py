@@ -1,0 +1,147 @@
+"""`make lint` (docs/lint.py) fails on each kind of problem it is there for.
+
+Each test writes a small file and runs the lint entry point on it, as
+`make lint` runs it on the project.
+"""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from proof.paths import ROOT
+
+LINT = ROOT / "docs" / "lint.py"
+LONG_PROSE = " ".join(["word"] * 18).ljust(90, "s")
+
+
+def lint(*paths):
+    """Run docs/lint.py on *paths*: its exit status and its report lines."""
+    done = subprocess.run(
+        [sys.executable, LINT, *map(str, paths)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, done.stdout.splitlines()
+
+
+def page(tmp_path, text, name="page.txt"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_the_project_passes():
+    status, report = lint()
+    assert (status, report) == (0, [])
+
+
+def test_a_long_prose_line_fails(tmp_path):
+    assert len(LONG_PROSE) == 90
+    path = page(tmp_path, f"Title\n=====\n\n{LONG_PROSE}\n")
+    status, report = lint(path)
+    assert status == 1
+    assert report == [f"{path}:4: line too long (90/79 columns) (prose-line-too-long)"]
+
+
+def test_lines_that_cannot_be_wrapped_pass(tmp_path):
+    url = "https://docs.djangoproject.com/en/stable/" + "x" * 60
+    path = page(
+        tmp_path,
+        "A code block keeps its own lines:\n"
+        "\n"
+        ".. code-block:: python\n"
+        "\n"
+        f"    {LONG_PROSE}\n"
+        "\n"
+        ".. literalinclude:: " + "a/" * 40 + "b.py\n"
+        "    :caption: " + "a/" * 40 + "b.py\n"
+        "\n"
+        "See\n"
+        f"{url}\n"
+        "\n"
+        f"``{'x' * 85}``\n",
+    )
+    assert lint(path) == (0, [])
+
+
+@pytest.mark.parametrize("word", ["simply", "Just"])
+def test_a_banned_word_in_prose_fails(tmp_path, word):
+    path = page(tmp_path, f"Some prose.\n\nWe {word} add a task.\n")
+    status, report = lint(path)
+    assert status == 1
+    assert report == [
+        f"{path}:3: {word!r}: a word the pages avoid (WRITING.md) (banned-words)"
+    ]
+
+
+def test_a_banned_word_in_a_link_title_fails(tmp_path):
+    path = page(tmp_path, "Read\n:doc:`the simply named page <other>` first.\n")
+    status, report = lint(path)
+    assert status == 1
+    assert report == [
+        f"{path}:2: 'simply': a word the pages avoid (WRITING.md) (banned-words)"
+    ]
+
+
+def test_a_banned_word_in_code_or_literals_passes(tmp_path):
+    path = page(
+        tmp_path,
+        "Call ``just()`` or :func:`mysite.easy`, then run:\n"
+        "\n"
+        ".. code-block:: python\n"
+        "\n"
+        "    simply = just_this()\n",
+    )
+    assert lint(path) == (0, [])
+
+
+def test_a_py_prefix_fails(tmp_path):
+    path = page(tmp_path, "See :py:class:`django.tasks.Task`.\n")
+    status, report = lint(path)
+    assert status == 1
+    assert len(report) == 1
+    assert report[0].startswith(f"{path}:1: ':py:class:`': leave out ':py'")
+
+
+def test_a_misspelled_word_fails(tmp_path):
+    typo = "rec" + "ieve"  # not spelled out, or codespell flags this file
+    path = page(tmp_path, f"The worker will {typo} the task.\n")
+    status, report = lint(path)
+    assert status == 1
+    assert report == [f"{path}:1: {typo} ==> receive (codespell)"]
+
+
+def test_an_unformatted_python_file_fails(tmp_path):
+    path = tmp_path / "module.py"
+    path.write_text("numbers = { 'one':1 }\n")
+    status, report = lint(path)
+    assert status == 1
+    assert len(report) == 1
+    assert report[0].startswith(f"{path}:1:")
+    assert report[0].endswith("File would be reformatted (ruff format)")
+    path.write_text('numbers = {"one": 1}\n')
+    assert lint(path) == (0, [])
+
+
+def test_unsorted_imports_fail(tmp_path):
+    path = tmp_path / "module.py"
+    path.write_text("import sys\nimport os\n\nprint(os, sys)\n")
+    status, report = lint(path)
+    assert status == 1
+    assert len(report) == 1
+    assert re.match(rf"{re.escape(str(path))}:1:1: I001 ", report[0])
+
+
+def test_the_banned_words_are_those_contributing_md_names():
+    sys.path.insert(0, str(LINT.parent))
+    try:
+        import lint as module
+    finally:
+        sys.path.remove(str(LINT.parent))
+    text = (ROOT / "docs" / "project" / "contributing.md").read_text()
+    [rule] = re.findall(r"\*\*Words to avoid\.\*\*(.*?):", text, re.DOTALL)
+    assert set(re.findall(r'"(\w+)"', rule)) == set(module.BANNED_WORDS)
