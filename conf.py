@@ -63,7 +63,9 @@ stages_dir = str(ROOT / "tutorial_project")
 html_theme = "furo"
 html_title = "Django Tasks tutorial"
 html_static_path = ["docs/_static"]
+templates_path = ["docs/_templates"]
 html_css_files = ["tutorial.css"]
+html_js_files = ["scroll-regions.js"]
 html_permalinks_icon = "#"
 html_show_sourcelink = False
 

@@ -44,8 +44,10 @@ try:
 except ImportError:  # the browser tests skip; the link check still runs
     sync_playwright = expect = None
 
-from proof.chromium import CHROMIUM, launch  # noqa: E402
 from stagediff import build_patch  # noqa: E402 (proof.paths puts docs/_ext on the path)
+
+from proof.chromium import CHROMIUM, launch  # noqa: E402
+
 SCREENSHOTS = BUILD / "screenshots"
 TIMEOUT_MS = 5000
 
@@ -238,32 +240,42 @@ def part01(context, server):
 
 COPY_CASES = [
     pytest.param(
-        "console", "manage.py migrate", "python manage.py migrate",
+        "console",
+        "manage.py migrate",
+        "python manage.py migrate",
         id="console-migrate",
     ),
     pytest.param(
-        "doscon", "manage.py migrate", "python manage.py migrate",
+        "doscon",
+        "manage.py migrate",
+        "python manage.py migrate",
         id="windows-migrate",
     ),
     pytest.param(
-        "console", "venv .venv",
-        "mkdir tasks-tutorial\ncd tasks-tutorial\npython3 -m venv .venv\nsource .venv/bin/activate",
+        "console",
+        "venv .venv",
+        "mkdir tasks-tutorial\ncd tasks-tutorial\n"
+        "python3 -m venv .venv\nsource .venv/bin/activate",
         id="console-venv",
     ),
     pytest.param(
-        "doscon", "venv .venv",
-        "mkdir tasks-tutorial\ncd tasks-tutorial\npy -m venv .venv\n.venv\\Scripts\\activate",
+        "doscon",
+        "venv .venv",
+        "mkdir tasks-tutorial\ncd tasks-tutorial\n"
+        "py -m venv .venv\n.venv\\Scripts\\activate",
         id="windows-venv",
     ),
     pytest.param(
-        "pycon", "count_words.enqueue(",
+        "pycon",
+        "count_words.enqueue(",
         'result = count_words.enqueue("Tasks run outside the request")\n'
         "result.status\n"
         "result.id",
         id="pycon-enqueue",
     ),
     pytest.param(
-        "pycon", "DBTaskResult.objects.values(",
+        "pycon",
+        "DBTaskResult.objects.values(",
         "from pprint import pp\n"
         "from django_tasks_db.models import DBTaskResult\n"
         "pp(DBTaskResult.objects.values(\n"
@@ -295,7 +307,7 @@ def commands_of(shown, language):
     for line in shown.split("\n"):
         prompt = next((p for p in prompts if line.startswith(p)), None)
         if prompt is not None:
-            commands.append(line[len(prompt):])
+            commands.append(line[len(prompt) :])
         elif language == "pycon" and line in (">>>", "..."):
             commands.append("")  # an empty line that ends a compound statement
         elif continued:
@@ -385,12 +397,13 @@ def test_stage_box_downloads_the_stage(page, server, number):
     assert all(n.startswith(top) for n in names), names
     assert f"{top}manage.py" in names and f"{top}testimonials/tasks.py" in names
     assert not [
-        n for n in names
+        n
+        for n in names
         if "__pycache__" in n or n.endswith((".pyc", ".sqlite3", ".zip"))
     ]
     # The reader gets exactly the files the proof runs, byte for byte.
     stage = stage_dir(number)
-    files = {n[len(top):]: n for n in names if not n.endswith("/")}
+    files = {n[len(top) :]: n for n in names if not n.endswith("/")}
     assert sorted(files) == sorted(p.as_posix() for p in stage_files(stage))
     for relative, member in files.items():
         assert archive.read(member) == (stage / relative).read_bytes(), relative
@@ -448,14 +461,16 @@ def visits(context, server, site):
     names = html_pages(site.html)
     pages = [context.new_page() for _ in names]
     found = {}
-    for name, page in zip(names, pages):
+    for name, page in zip(names, pages, strict=True):
         visit = found[name] = Visit()
         page.on("request", lambda request, v=visit: v.requests.append(request.url))
         page.on(
             "console",
-            lambda message, v=visit: message.type == "error"
-            and not _is_favicon_probe(message)
-            and v.console_errors.append(f"{message.text} ({message.location})"),
+            lambda message, v=visit: (
+                message.type == "error"
+                and not _is_favicon_probe(message)
+                and v.console_errors.append(f"{message.text} ({message.location})")
+            ),
         )
         page.on("pageerror", lambda error, v=visit: v.console_errors.append(str(error)))
         page.goto(f"{server}/{name}", wait_until="commit")
@@ -466,8 +481,12 @@ def visits(context, server, site):
 
 
 def test_the_pages_include_the_tutorial(visits):
-    for name in ["index.html", "tutorial/part00.html", "tutorial/part01.html",
-                 "project/testing.html"]:
+    for name in [
+        "index.html",
+        "tutorial/part00.html",
+        "tutorial/part01.html",
+        "project/testing.html",
+    ]:
         assert name in visits
 
 
