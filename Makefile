@@ -17,6 +17,8 @@ PORT ?= 8000
 DJANGO_VERSION ?=
 SPHINXOPTS ?=
 PYTEST_ARGS ?=
+# PART=N runs only the proof of part N (make test PART=3).
+PART ?=
 
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-django$(subst *,x,$(DJANGO_VERSION))
@@ -80,9 +82,9 @@ lint: $(STAMP) ## Check the pages' style and spelling and the Python code's styl
 	$(PY) docs/lint.py
 
 .PHONY: test
-test: $(STAMP) ## Run the lint, then the whole proof: build, audit, sessions, commands, stages, worker
+test: $(STAMP) ## Run the lint, then the whole proof (PART=N: only part N's)
 	$(PY) docs/lint.py
-	$(PY) -m pytest -c tests/pytest.ini $(PYTEST_ARGS)
+	PROOF_PART=$(PART) $(PY) -m pytest -c tests/pytest.ini $(PYTEST_ARGS)
 
 .PHONY: django-inventory
 django-inventory: $(STAMP) ## Rebuild docs/_inventories/django.inv from Django's sdist (offline after the download)

@@ -9,6 +9,7 @@ pytest-django pointed at the stage's settings.
 """
 
 import os
+import re
 import sys
 
 import pytest
@@ -59,29 +60,47 @@ def site():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Leave out the parts the running Django release cannot follow."""
+    """Leave out the parts the running Django release cannot follow.
+
+    With PROOF_PART=N (``make test PART=N``), keep only the tests of part N.
+    """
     from proof.paths import needs_newer_django
 
-    kept, dropped = [], []
+    # A stage's own run (PROOF_STAGE) is one part already.
+    only = "" if _STAGE else os.environ.get("PROOF_PART", "").strip()
+    if only and not only.isdigit():
+        raise pytest.UsageError(f"PART={only!r}: give a part number, such as PART=3")
+    kept, dropped, other_parts = [], [], []
     numbers = set()
     for item in items:
         number = part_of(item)
-        if number and needs_newer_django(number):
+        if only and number != int(only):
+            other_parts.append(item)
+        elif number and needs_newer_django(number):
             dropped.append(item)
             numbers.add(number)
         else:
             kept.append(item)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
+    if only and not kept and not dropped:
+        raise pytest.UsageError(f"PART={only}: no test proves part {int(only)}")
+    if dropped or other_parts:
+        config.hook.pytest_deselected(items=dropped + other_parts)
         items[:] = kept
+    if dropped:
         config.stash[DESELECTED_PARTS] = sorted(numbers)
 
 
+# tests/test_partNN_*.py proves part NN.
+PART_FILE = re.compile(r"test_part(\d\d)_\w+\.py")
+
+
 def part_of(item):
-    """The part a test proves: its `number` parameter or its part marker."""
+    """The part a test proves: its `number` parameter, its file, or its marker."""
     callspec = getattr(item, "callspec", None)
     if callspec and "number" in callspec.params:
         return callspec.params["number"]
+    if match := PART_FILE.fullmatch(item.path.name):
+        return int(match.group(1))
     marker = item.get_closest_marker("part")
     return marker.args[0] if marker else None
 

@@ -23,8 +23,6 @@ import pytest
 
 from proof.processes import clean_env, copy_stage
 
-pytestmark = pytest.mark.part(2)
-
 DRIVER = """
 import sys
 

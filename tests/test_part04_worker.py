@@ -25,8 +25,6 @@ from aiosmtpd.controller import Controller
 
 from proof.processes import clean_env, copy_stage, free_port, spawn
 
-pytestmark = pytest.mark.part(4)
-
 TABLE = "django_tasks_database_dbtaskresult"
 
 SETTINGS = """

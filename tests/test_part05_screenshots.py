@@ -22,8 +22,6 @@ from proof.chromium import CHROMIUM
 from proof.paths import PARTS_DIR, ROOT
 from proof.processes import clean_env
 
-pytestmark = pytest.mark.part(5)
-
 PAGE = PARTS_DIR / "part05.txt"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -26,8 +26,6 @@ import screenshots
 from proof.chromium import CHROMIUM
 from proof.processes import clean_env, copy_stage
 
-pytestmark = pytest.mark.part(5)
-
 try:
     import playwright.sync_api  # noqa: F401
 except ImportError:

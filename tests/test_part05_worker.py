@@ -31,8 +31,6 @@ import screenshots
 
 from proof.processes import clean_env, copy_stage, spawn
 
-pytestmark = pytest.mark.part(5)
-
 TABLE = "django_tasks_database_dbtaskresult"
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) ([\w.]+): "

@@ -19,8 +19,6 @@ import pytest
 from proof.paths import stage_dir
 from proof.processes import clean_env, copy_stage
 
-pytestmark = pytest.mark.part(6)
-
 PYTEST_MODULE = "testimonials/tests/test_with_pytest.py"
 
 

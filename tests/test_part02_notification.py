@@ -18,8 +18,6 @@ import pytest
 from proof.processes import clean_env, copy_stage, free_port, spawn
 from proof.reader import READER_PASSWORD, Browser
 
-pytestmark = pytest.mark.part(2)
-
 SETTINGS = """
 from mysite.settings import *  # noqa: F403
 
