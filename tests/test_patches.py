@@ -14,7 +14,6 @@ without a final newline, a file that becomes executable.
 """
 
 import html
-import io
 import os
 import re
 import shutil
@@ -28,6 +27,7 @@ import pytest
 from stagediff import PatchError, build_patch, file_changes  # noqa: E402
 
 from proof.paths import PROJECT_DIR_NAME, stage_dir, stage_files, staged_parts
+from proof.sphinx_build import build_small_site
 
 TOOLS = ("git apply", "patch -p1")
 PATCHED_PARTS = [n for n in staged_parts() if stage_dir(n - 1).is_dir()]
@@ -310,27 +310,8 @@ def test_git_apply_skips_everything_inside_a_larger_repository(tmp_path):
 # -- Rebuilding ------------------------------------------------------------------
 
 
-def _build(root):
-    from sphinx.application import Sphinx
-    from sphinx.util.docutils import docutils_namespace
-
-    warnings = io.StringIO()
-    with docutils_namespace():
-        app = Sphinx(
-            srcdir=root / "docs",
-            confdir=root / "docs",
-            outdir=root / "html",
-            doctreedir=root / "doctrees",
-            buildername="html",
-            status=None,
-            warning=warnings,
-            freshenv=False,
-        )
-        app.build()
-    return app, warnings.getvalue()
-
-
-def test_a_change_to_the_previous_stage_rebuilds_the_patch(tmp_path):
+def _small_site(tmp_path):
+    """A page with part 2's stage box, over stages 1 and 2 (BEFORE, AFTER)."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "conf.py").write_text(
@@ -339,8 +320,12 @@ def test_a_change_to_the_previous_stage_rebuilds_the_patch(tmp_path):
     )
     (docs / "index.rst").write_text("Part 2\n======\n\n.. stage:: 02\n")
     _folder(tmp_path / "project" / "stage01", BEFORE)
-    _folder(tmp_path / "project" / "stage02", AFTER)
-    _, warnings = _build(tmp_path)
+    return _folder(tmp_path / "project" / "stage02", AFTER)
+
+
+def test_a_change_to_the_previous_stage_rebuilds_the_patch(tmp_path):
+    _small_site(tmp_path)
+    _, warnings = build_small_site(tmp_path)
     assert warnings == ""
 
     def built():
@@ -351,22 +336,14 @@ def test_a_change_to_the_previous_stage_rebuilds_the_patch(tmp_path):
     assert "gone.py" in (tmp_path / "html" / "part02-changes.html").read_text()
     # A file only the earlier stage gains changes no dependency of the page.
     (tmp_path / "project" / "stage01" / "old.txt").write_text("old\n")
-    _, warnings = _build(tmp_path)
+    _, warnings = build_small_site(tmp_path)
     assert warnings == ""
     assert b"deleted file mode 100644\n" in built() and b"a/old.txt" in built()
     assert "old.txt" in (tmp_path / "html" / "part02-changes.html").read_text()
 
 
 def test_a_binary_file_in_a_stage_fails_the_build(tmp_path):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "conf.py").write_text(
-        'extensions = ["stages"]\nroot_doc = "index"\n'
-        'stages_dir = "../project"\nhtml_theme = "basic"\n'
-    )
-    (docs / "index.rst").write_text("Part 2\n======\n\n.. stage:: 02\n")
-    _folder(tmp_path / "project" / "stage01", BEFORE)
-    after = _folder(tmp_path / "project" / "stage02", AFTER)
+    after = _small_site(tmp_path)
     (after / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00")
-    _, warnings = _build(tmp_path)
+    _, warnings = build_small_site(tmp_path)
     assert "logo.png is not a UTF-8 text file" in warnings

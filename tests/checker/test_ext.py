@@ -3,7 +3,6 @@ docs/_ext/stages.py: the Unix-to-Windows translation rule by rule, and one
 small Sphinx build in a temporary folder that exercises every directive.
 """
 
-import io
 import os
 import sys
 import textwrap
@@ -19,6 +18,8 @@ sys.path.insert(0, str(EXT_DIR))
 
 from djangodocs_dialect import to_windows  # noqa: E402
 from stages import build_archive, stage_files  # noqa: E402
+
+from proof.sphinx_build import build_small_site  # noqa: E402
 
 # -- to_windows ------------------------------------------------------------------
 
@@ -220,28 +221,6 @@ def _make_stage(folder):
         path.write_text(text)
 
 
-def _build(root):
-    """Build root/docs into root/html, as sphinx-build does (no -E)."""
-    from sphinx.application import Sphinx
-    from sphinx.util.docutils import docutils_namespace
-
-    warnings = io.StringIO()
-    # The namespace undoes what each build registers in docutils.
-    with docutils_namespace():
-        app = Sphinx(
-            srcdir=root / "docs",
-            confdir=root / "docs",
-            outdir=root / "html",
-            doctreedir=root / "doctrees",
-            buildername="html",
-            status=None,
-            warning=warnings,
-            freshenv=False,
-        )
-        app.build()
-    return app, warnings.getvalue()
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
@@ -252,7 +231,7 @@ def site(tmp_path_factory):
     (docs / "bad.txt").write_text(BAD)
     _write_inventory(docs / "django.inv")
     _make_stage(docs / "project" / "stage01")
-    app, warnings = _build(root)
+    app, warnings = build_small_site(root)
     return root, app, warnings
 
 
@@ -504,7 +483,7 @@ def test_new_stage_file_rebuilds_page_and_archive(tmp_path):
     (docs / "index.rst").write_text("Index\n=====\n\n.. stage:: 1\n")
     stage = tmp_path / "project" / "stage01"
     _make_stage(stage)
-    app, warnings = _build(tmp_path)
+    app, warnings = build_small_site(tmp_path)
     assert warnings == ""
 
     def archived():
@@ -515,12 +494,12 @@ def test_new_stage_file_rebuilds_page_and_archive(tmp_path):
     assert "community/testimonials/views.py" not in archived()
     read_at = app.env.all_docs["index"]
     # An unchanged stage: the page is not read again.
-    app, warnings = _build(tmp_path)
+    app, warnings = build_small_site(tmp_path)
     assert warnings == ""
     assert app.env.all_docs["index"] == read_at
     # A new file changes no dependency, yet the page and archive follow.
     (stage / "testimonials" / "views.py").write_text("# new\n")
-    app, warnings = _build(tmp_path)
+    app, warnings = build_small_site(tmp_path)
     assert warnings == ""
     assert app.env.all_docs["index"] > read_at
     assert "community/testimonials/views.py" in archived()

@@ -14,8 +14,8 @@ import subprocess
 from contextlib import contextmanager
 
 import pytest
+from checker.pages import page_block
 
-from proof.blocks import Block
 from proof.processes import port_holder, reserve_port
 from proof.replay import SMTP_PORT, Replay, ReplayError
 
@@ -45,20 +45,6 @@ def nobody_called(listener):
     except BlockingIOError:
         return True
     return False
-
-
-def console(tmp_path, text, terminal="main"):
-    page = tmp_path / "partXX.txt"
-    page.write_text(f"Title\n\n.. console::\n\n    {text}\n")
-    return Block(
-        docname="tutorial/partXX",
-        source=str(page),
-        line=3,
-        kind="console",
-        language="console",
-        text=text,
-        attributes={"terminal": terminal},
-    )
 
 
 def child(replay, code):
@@ -129,13 +115,13 @@ def test_the_pages_mail_server_gets_the_mail_while_1025_is_taken(tmp_path):
     try:
         with something_on(SMTP_PORT) as catcher:
             replay.do_console(
-                console(
+                page_block(
                     tmp_path,
                     "$ python -m aiosmtpd -n -l 127.0.0.1:1025",
                     terminal="smtp",
                 )
             )
-            replay.do_console(console(tmp_path, send))
+            replay.do_console(page_block(tmp_path, send))
             smtp = replay.backgrounds["smtp"]
             assert smtp.settle([]) and "Subject: stand-in" in smtp.text(), smtp.text()
             assert nobody_called(catcher)
@@ -178,7 +164,7 @@ def test_a_server_on_a_port_the_replay_cannot_move_fails_at_once(tmp_path):
         try:
             with pytest.raises(ReplayError) as failure:
                 replay.do_console(
-                    console(tmp_path, f"$ python -m aiosmtpd -n -l 127.0.0.1:{port}")
+                    page_block(tmp_path, f"$ python -m aiosmtpd -n -l 127.0.0.1:{port}")
                 )
         finally:
             replay.close()
@@ -193,7 +179,7 @@ def test_a_mail_server_without_its_address_fails(tmp_path):
     replay = Replay(1, [], tmp_path / "work")
     try:
         with pytest.raises(ReplayError, match="should name it: -l 127.0.0.1:1025"):
-            replay.do_console(console(tmp_path, "$ python -m aiosmtpd -n"))
+            replay.do_console(page_block(tmp_path, "$ python -m aiosmtpd -n"))
     finally:
         replay.close()
 
@@ -212,7 +198,7 @@ def test_a_server_that_stops_names_what_holds_its_port(tmp_path):
         intruder.listen()
         with pytest.raises(ReplayError) as failure:
             replay.do_console(
-                console(tmp_path, "$ python -m aiosmtpd -n -l 127.0.0.1:1025")
+                page_block(tmp_path, "$ python -m aiosmtpd -n -l 127.0.0.1:1025")
             )
     finally:
         intruder.close()

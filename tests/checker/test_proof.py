@@ -7,6 +7,7 @@ failure that names the place, so a checker that stops checking is noticed.
 import shutil
 
 import pytest
+from checker.pages import page_block
 
 from proof.blocks import Block
 from proof.changes import changed_lines, normalize_generated, shown_lines
@@ -67,7 +68,7 @@ def test_parse_console_reads_leading_output_as_more_of_a_running_command():
 
 
 def test_replay_watch_without_a_running_command_fails(tmp_path):
-    block = fake_page(tmp_path, "Task id=... state=SUCCESSFUL")
+    block = page_block(tmp_path, "Task id=... state=SUCCESSFUL")
     (tmp_path / "work").mkdir()
     with pytest.raises(
         ReplayError, match="no command is running in the 'main' terminal"
@@ -105,23 +106,8 @@ def test_normalize_generated_hides_secret_key_and_versions():
     )
 
 
-def fake_page(tmp_path, text, kind="console"):
-    page = tmp_path / "partXX.txt"
-    page.write_text(
-        f"Title\n\n.. console::\n\n    {text.replace(chr(10), chr(10) + '    ')}\n"
-    )
-    return Block(
-        docname="tutorial/partXX",
-        source=str(page),
-        line=3,
-        kind=kind,
-        language="console",
-        text=text,
-    )
-
-
 def test_replay_fails_on_wrong_output_naming_the_page_line(tmp_path):
-    block = fake_page(tmp_path, "$ echo hello\nhello\n$ echo world\nplanet")
+    block = page_block(tmp_path, "$ echo hello\nhello\n$ echo world\nplanet")
     replay = Replay(1, [block], tmp_path / "work")
     (tmp_path / "work").mkdir()
     with pytest.raises(ReplayError) as failure:
@@ -132,14 +118,14 @@ def test_replay_fails_on_wrong_output_naming_the_page_line(tmp_path):
 
 
 def test_replay_fails_on_a_failing_command_without_shown_error(tmp_path):
-    block = fake_page(tmp_path, "$ false")
+    block = page_block(tmp_path, "$ false")
     (tmp_path / "work").mkdir()
     with pytest.raises(ReplayError, match="exit status 1"):
         Replay(1, [block], tmp_path / "work").do_console(block)
 
 
 def test_replay_interrupt_without_a_running_command_fails(tmp_path):
-    block = fake_page(tmp_path, "^C")
+    block = page_block(tmp_path, "^C")
     (tmp_path / "work").mkdir()
     with pytest.raises(ReplayError, match="no command is running"):
         Replay(1, [block], tmp_path / "work").do_console(block)
@@ -148,7 +134,7 @@ def test_replay_interrupt_without_a_running_command_fails(tmp_path):
 def test_replay_fails_when_a_long_running_command_stops_at_once(tmp_path):
     """A server that cannot start must not pass unseen (a taken port: test_ports.py)."""
     # No project in the folder: manage.py is missing.
-    block = fake_page(tmp_path, "$ python manage.py runserver")
+    block = page_block(tmp_path, "$ python manage.py runserver")
     (tmp_path / "work").mkdir()
     replay = Replay(1, [block], tmp_path / "work")
     try:
@@ -270,7 +256,7 @@ def test_extra_lines_inside_a_line_of_test_runner_dots_fail():
 
 
 def test_a_failing_replay_shows_the_log_lines_among_the_dots(tmp_path):
-    block = fake_page(tmp_path, "$ printf '..ERROR x\\n..\\n'\n....")
+    block = page_block(tmp_path, "$ printf '..ERROR x\\n..\\n'\n....")
     (tmp_path / "work").mkdir()
     with pytest.raises(ReplayError, match="ERROR x"):
         Replay(1, [block], tmp_path / "work").do_console(block)
@@ -411,7 +397,7 @@ def test_a_command_runs_against_the_file_the_page_has_shown_so_far(
 ):
     path = fake_stage(tmp_path, monkeypatch, "mod.py", TWO_FUNCTIONS)
     replay = Replay(1, [], tmp_path / "work")
-    command = fake_page(tmp_path, "$ python -c 'from mod import two'")
+    command = page_block(tmp_path, "$ python -c 'from mod import two'")
     replay.cwd = tmp_path / "work" / "community"
     replay.do_include(include(tmp_path, path, lines=[1, 2]))
     # `two` comes only with the next block: here the import fails.
@@ -466,18 +452,8 @@ def test_replay_stops_a_session_statement_that_never_returns(tmp_path, monkeypat
     shutil.copytree(
         stage_dir(1), project, ignore=shutil.ignore_patterns("*.sqlite3", "__pycache__")
     )
-    text = ">>> x = 1\n>>> import time; time.sleep(60)\n"
-    page = tmp_path / "partXX.txt"
-    page.write_text(
-        "Title\n\n.. code-block:: pycon\n\n    " + text.replace("\n", "\n    ")
-    )
-    block = Block(
-        docname="tutorial/partXX",
-        source=str(page),
-        line=3,
-        kind="pycon",
-        language="pycon",
-        text=text,
+    block = page_block(
+        tmp_path, ">>> x = 1\n>>> import time; time.sleep(60)\n", kind="pycon"
     )
     replay = Replay(1, [block], tmp_path / "work")
     replay.shell = Shell(project, replay.env)

@@ -15,12 +15,12 @@ import shutil
 import sys
 
 import pytest
+from checker.pages import page_block
 from docutils import nodes
 from docutils.frontend import get_default_settings
 from docutils.parsers.rst import Parser
 from docutils.utils import new_document
 
-from proof.blocks import Block
 from proof.paths import stage_dir
 from proof.replay import Replay, ReplayError
 from proof.shell_start import ShellStartError, startup_output
@@ -132,21 +132,6 @@ def test_startup_output_fails_when_no_prompt_comes(tmp_path):
         startup_output("echo no shell here", tmp_path, {"PATH": "/usr/bin:/bin"})
 
 
-def _page(tmp_path, text):
-    page = tmp_path / "partXX.txt"
-    page.write_text(
-        "Title\n\n.. console::\n\n    " + text.replace("\n", "\n    ") + "\n"
-    )
-    return Block(
-        docname="tutorial/partXX",
-        source=str(page),
-        line=3,
-        kind="console",
-        language="console",
-        text=text,
-    )
-
-
 def test_replay_compares_the_shells_first_lines(tmp_path):
     work = tmp_path / "work"
     shutil.copytree(
@@ -154,7 +139,7 @@ def test_replay_compares_the_shells_first_lines(tmp_path):
         work / "community",
         ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"),
     )
-    wrong = _page(
+    wrong = page_block(
         tmp_path,
         "$ cd community\n$ python manage.py shell\n"
         "99 objects imported automatically (use -v 2 for details).\n...",

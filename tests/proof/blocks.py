@@ -124,18 +124,7 @@ def blocks_of(doctrees, docname):
             continue
         if _is_console(node):
             consoles.append(node)
-            found.append(
-                Block(
-                    docname=docname,
-                    source=node.source or "",
-                    line=node.line or 0,
-                    kind="console",
-                    language="console",
-                    text=node["console_source"],
-                    caption=node.get("caption", ""),
-                    attributes=dict(node.attributes),
-                )
-            )
+            found.append(console_block(docname, node))
             continue
         kind = node.get("proof_kind", "unclassified")
         included = None
@@ -155,6 +144,20 @@ def blocks_of(doctrees, docname):
             )
         )
     return found
+
+
+def console_block(docname, node):
+    """The Block of a ``.. console::`` node of page *docname*."""
+    return Block(
+        docname=docname,
+        source=node.source or "",
+        line=node.line or 0,
+        kind="console",
+        language="console",
+        text=node["console_source"],
+        caption=node.get("caption", ""),
+        attributes=dict(node.attributes),
+    )
 
 
 def _inside(node, ancestor):

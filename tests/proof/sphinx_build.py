@@ -59,3 +59,31 @@ def build_site():
         html=html,
         doctrees=doctrees,
     )
+
+
+def build_small_site(root):
+    """Build root/docs into root/html in this process, incrementally (no -E).
+
+    For the checkers' small sites, made in a test's temporary folder.
+    Returns (the Sphinx application, the warnings as text).
+    """
+    import io
+
+    from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
+
+    warnings = io.StringIO()
+    # The namespace undoes what each build registers in docutils.
+    with docutils_namespace():
+        app = Sphinx(
+            srcdir=root / "docs",
+            confdir=root / "docs",
+            outdir=root / "html",
+            doctreedir=root / "doctrees",
+            buildername="html",
+            status=None,
+            warning=warnings,
+            freshenv=False,
+        )
+        app.build()
+    return app, warnings.getvalue()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from docutils import nodes
 
-from .blocks import Block, blocks_of, load_doctree, part_docnames
+from .blocks import blocks_of, console_block, load_doctree, part_docnames
 from .paths import BUILD, where
 
 RECIPE_DOC = "tutorial/part00"
@@ -88,17 +88,7 @@ def recipe_blocks(doctrees, part):
         limit = FROM_PART.match(_lead_in(node))
         if limit and part < int(limit.group(1)):
             continue
-        chosen.append(
-            Block(
-                docname=RECIPE_DOC,
-                source=node.source or "",
-                line=node.line or 0,
-                kind="console",
-                language="console",
-                text=node["console_source"],
-                attributes=dict(node.attributes),
-            )
-        )
+        chosen.append(console_block(RECIPE_DOC, node))
     if not chosen:
         raise RecipeError(
             f"{where(section.source or RECIPE_DOC)}: the section "
