@@ -96,7 +96,7 @@ bench: $(STAMP) ## Measure how long part 6's tests take with each way of testing
 
 .PHONY: screenshots
 screenshots: $(STAMP) ## Retake part 5's screenshots into docs/tutorial/_images (needs Chromium)
-	$(PY) tests/screenshots.py
+	$(PY) tools/screenshots.py
 
 .PHONY: clean
 clean: ## Remove the build output and caches (keeps .venv)

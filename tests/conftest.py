@@ -27,6 +27,13 @@ else:
     collect_ignore_glob = ["stage[0-9][0-9]/*"]
 
 
+# The end-to-end tests' fixtures (inbox), the browser tests' (server,
+# browser); in a stage's run, the stage tests' own (member, post_form).
+pytest_plugins = ["proof.fixtures", "proof.browsing"] + (
+    ["proof.in_stage"] if _STAGE else []
+)
+
+
 if _STAGE:
 
     @pytest.fixture(autouse=True)

@@ -12,12 +12,12 @@ the two sidebars and gives the toctree captions a heading level,
 docs/_templates/search.html gives the search page its heading, and
 docs/_static/scroll-regions.js puts each block that scrolls in the tab order
 with a name. The site is served and the browser started by the fixtures of
-test_browser.py.
+tests/proof/browsing.py.
 """
 
 import pytest
-from test_browser import _same_origin, browser, html_pages, server  # noqa: F401 (fixtures)
 
+from proof.browsing import html_pages, same_origin
 from proof.paths import DOCS, part_numbers, staged_parts
 
 try:
@@ -86,7 +86,7 @@ def describe(violation, name, theme, width):
 
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
-def test_every_page_passes_the_audit(browser, server, site, axe, width, theme):  # noqa: F811
+def test_every_page_passes_the_audit(browser, server, site, axe, width, theme):
     names = html_pages(site.html)
     missing = expected_pages() - set(names)
     assert not missing, f"the audit would miss pages the site should have: {missing}"
@@ -95,7 +95,7 @@ def test_every_page_passes_the_audit(browser, server, site, axe, width, theme): 
         viewport={"width": width, "height": 900}, color_scheme=theme
     )
     context.set_default_timeout(TIMEOUT_MS)
-    local = _same_origin(server)
+    local = same_origin(server)
     elsewhere = []
 
     def refuse(route):
@@ -133,15 +133,15 @@ _MARKED = """() => Array.from(document.querySelectorAll("[data-scroll-region]"))
 
 
 def test_a_block_shown_by_a_tab_or_a_narrower_window_takes_the_focus(
-    browser,  # noqa: F811
-    server,  # noqa: F811
+    browser,
+    server,
     axe,
 ):
     """The blocks that only scroll later are found too: a console's other tab,
     hidden when the page loads, and a window made narrower or wider."""
     context = browser.new_context(viewport={"width": WIDTHS["phone"], "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
-    local = _same_origin(server)
+    local = same_origin(server)
     context.route(lambda url: not local(url), lambda route: route.abort())
     rule = {"type": "rule", "values": ["scrollable-region-focusable"]}
     only = {**OPTIONS, "runOnly": rule}

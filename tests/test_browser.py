@@ -1,11 +1,9 @@
 """The built site in a real browser: what a reader relies on when copying.
 
-The pages are served by a stdlib HTTP server on 127.0.0.1 (a free port, in a
-thread, for this module) and driven with playwright in Debian's chromium,
-``/usr/bin/chromium`` (``PROOF_CHROMIUM`` names another binary). Playwright
-never downloads a browser here: ``playwright install`` is not part of the
-proof. Without chromium or playwright the browser tests skip, which CI
-(``PROOF_FORBID_SKIPS``) turns into failures.
+The pages are served on 127.0.0.1 and driven with playwright in Debian's
+chromium, ``/usr/bin/chromium`` (``PROOF_CHROMIUM`` names another binary),
+by the fixtures of tests/proof/browsing.py. Playwright never downloads a
+browser here: ``playwright install`` is not part of the proof.
 
 What is proven:
 
@@ -25,10 +23,7 @@ As a side effect, a full-page screenshot of part 1 is written to
 """
 
 import functools
-import http.server
 import io
-import sys
-import threading
 import zipfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -40,13 +35,13 @@ import pytest
 from proof.paths import BUILD, PROJECT_DIR_NAME, stage_dir, stage_files, staged_parts
 
 try:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 except ImportError:  # the browser tests skip; the link check still runs
-    sync_playwright = expect = None
+    expect = None
 
 from stagediff import build_patch  # noqa: E402 (proof.paths puts docs/_ext on the path)
 
-from proof.chromium import CHROMIUM, launch  # noqa: E402
+from proof.browsing import html_pages, same_origin  # noqa: E402
 
 SCREENSHOTS = BUILD / "screenshots"
 TIMEOUT_MS = 5000
@@ -61,58 +56,7 @@ SESSION_PROMPTS = {
 # A command ending with one of these continues on the next line.
 SHELL_CONTINUATION = {"console": "\\", "doscon": "^"}
 
-# -- The server and the browser ------------------------------------------------
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        # A browser that closes a page may hang up mid-response (typically
-        # on its own /favicon.ico probe); anything else is reported.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-@pytest.fixture(scope="module")
-def server(site):
-    """The base URL of the built site, served on 127.0.0.1."""
-    assert (site.html / "index.html").is_file(), site.output
-    handler = functools.partial(_QuietHandler, directory=str(site.html))
-    httpd = _Server(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if sync_playwright is None:
-        pytest.skip(
-            "playwright is not installed: `make venv` installs it from "
-            "requirements.txt (never run `playwright install`)"
-        )
-    if not CHROMIUM.is_file():
-        pytest.skip(
-            f"no browser at {CHROMIUM}: install Debian's chromium: "
-            "apt-get install chromium (or set PROOF_CHROMIUM)"
-        )
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-def _same_origin(base):
-    return lambda url: url == base or url.startswith(base + "/")
+# -- The browser's profile -----------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +68,7 @@ def context(browser, server):
     """
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     context.set_default_timeout(TIMEOUT_MS)
-    local = _same_origin(server)
+    local = same_origin(server)
     context.route(lambda url: not local(url), lambda route: route.abort())
     yield context
     context.close()
@@ -135,15 +79,6 @@ def page(context):
     page = context.new_page()
     yield page
     page.close()
-
-
-def html_pages(root):
-    """The built pages, as paths relative to the site's root."""
-    return sorted(
-        path.relative_to(root).as_posix()
-        for path in root.rglob("*.html")
-        if not path.relative_to(root).parts[0].startswith("_")
-    )
 
 
 # -- 1. The tabs of a console --------------------------------------------------
@@ -181,7 +116,7 @@ def test_console_tabs_switch_every_console_of_the_page(page, server):
     assert "...\\> py -m venv .venv" in shown, shown
     assert "...\\> .venv\\Scripts\\activate" in shown, shown
     assert "$ " not in shown and "/bin/activate" not in shown, shown
-    # sphinx-inline-tabs selects the tab of the same label in every set.
+    # Choosing a tab chooses the tab of the same label in every console.
     assert page.evaluate(_SHOWN_TABS) == [["Windows"]] * count
 
     consoles.last.locator("label.tab-label", has_text="Linux/macOS").click()
@@ -491,7 +426,7 @@ def test_the_pages_include_the_tutorial(visits):
 
 
 def test_no_page_asks_another_origin(visits, server):
-    local = _same_origin(server)
+    local = same_origin(server)
     foreign = {
         name: [url for url in visit.requests if not local(url)]
         for name, visit in visits.items()

@@ -9,19 +9,12 @@ The shutdown tests need a task that takes a while. Stage 1 has none, so they
 add a module with one to their copy of the project (never to the stage).
 """
 
-import json
-import os
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
 
-from proof.processes import clean_env, copy_stage, spawn
-
-TABLE = "django_tasks_database_dbtaskresult"
+from proof.project import Project, interrupt, stop
 
 SLOW_TASK = """
 import time
@@ -38,91 +31,32 @@ def sleep_then_return(seconds):
 
 @pytest.fixture
 def project(tmp_path):
-    folder = copy_stage(1, tmp_path / "community")
-    (folder / "testimonials" / "proof_slow.py").write_text(SLOW_TASK)
-    done = manage(folder, "migrate", "--verbosity", "0")
-    assert done.returncode == 0, done.stderr
-    return folder
+    project = Project.copy(1, tmp_path / "community")
+    project.write("testimonials/proof_slow.py", SLOW_TASK)
+    project.manage("migrate", "--verbosity", "0")
+    return project
 
 
-def manage(project, *args):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=project,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
+def sleepers(project, *seconds):
+    """Enqueue one sleep_then_return task per duration; their ids."""
+    return project.shell(
+        "from testimonials.proof_slow import sleep_then_return\n"
+        f"for seconds in {list(seconds)!r}:\n"
+        "    print(sleep_then_return.enqueue(seconds).id)"
     )
-
-
-def enqueue(project, code):
-    """Run *code* in the project's shell; it prints one result id a line."""
-    done = manage(project, "shell", "--verbosity", "0", "--command", code)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()
-
-
-def row(project, result_id):
-    with sqlite3.connect(project / "db.sqlite3") as connection:
-        return connection.execute(
-            "SELECT status, return_value, exception_class_path"
-            f" FROM {TABLE} WHERE id = ?",
-            (result_id.replace("-", ""),),
-        ).fetchone()
-
-
-def wait_for(project, result_id, statuses, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        current = row(project, result_id)
-        if current[0] in statuses:
-            return current
-        time.sleep(0.05)
-    raise AssertionError(f"task {result_id} never reached {statuses}: {current}")
-
-
-def start_worker(project, *options):
-    """A worker in a process group of its own, as a terminal starts it."""
-    return spawn(
-        [
-            sys.executable,
-            "manage.py",
-            "db_worker",
-            "--interval",
-            "0.2",
-            "--no-startup-delay",
-            *(options or ["--no-reload"]),
-        ],
-        cwd=project,
-        env=clean_env(),
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(worker, *signals, pause=0.3):
-    for number in signals:
-        worker.send_signal(number)
-        time.sleep(pause)
-    output, _ = worker.communicate(timeout=30)
-    return output
 
 
 def test_worker_runs_a_task_enqueued_before_it_started(project):
-    [result_id] = enqueue(
-        project,
+    [result_id] = project.shell(
         "from testimonials.tasks import count_words\n"
         "print(count_words.enqueue('a real worker ran this').id)",
     )
-    assert row(project, result_id)[0] == "READY"
+    assert project.status(result_id) == "READY"
 
-    worker = start_worker(project)
+    worker = project.start_worker()
     try:
-        status, value, _ = wait_for(project, result_id, {"SUCCESSFUL", "FAILED"})
-        assert (status, value) == ("SUCCESSFUL", "5")
+        done = project.wait_for(result_id, {"SUCCESSFUL", "FAILED"})
+        assert (done.status, done.return_value) == ("SUCCESSFUL", "5")
         time.sleep(0.5)
         assert worker.poll() is None, "the worker must keep running between tasks"
     finally:
@@ -133,31 +67,23 @@ def test_worker_runs_a_task_enqueued_before_it_started(project):
 
 
 def test_sigterm_lets_the_running_task_finish_and_starts_no_other(project):
-    first, second = enqueue(
-        project,
-        "from testimonials.proof_slow import sleep_then_return\n"
-        "print(sleep_then_return.enqueue(2).id)\n"
-        "print(sleep_then_return.enqueue(2).id)",
-    )
-    worker = start_worker(project)
+    first, second = sleepers(project, 2, 2)
+    worker = project.start_worker()
     try:
-        wait_for(project, first, {"RUNNING"})
+        project.wait_for(first, {"RUNNING"})
     finally:
         output = stop(worker, signal.SIGTERM)
     assert worker.returncode == 0, output
-    assert row(project, first)[:2] == ("SUCCESSFUL", '"done"'), output
-    assert row(project, second)[0] == "READY", "a stopping worker starts no new task"
+    finished = project.task(first)
+    assert (finished.status, finished.return_value) == ("SUCCESSFUL", '"done"'), output
+    assert project.status(second) == "READY", "a stopping worker starts no new task"
 
 
 def test_second_interrupt_stops_the_running_task(project):
-    [result_id] = enqueue(
-        project,
-        "from testimonials.proof_slow import sleep_then_return\n"
-        "print(sleep_then_return.enqueue(30).id)",
-    )
-    worker = start_worker(project)
+    [result_id] = sleepers(project, 30)
+    worker = project.start_worker()
     try:
-        wait_for(project, result_id, {"RUNNING"})
+        project.wait_for(result_id, {"RUNNING"})
     finally:
         started = time.monotonic()
         output = stop(worker, signal.SIGINT, signal.SIGINT)
@@ -165,8 +91,11 @@ def test_second_interrupt_stops_the_running_task(project):
         "the second Ctrl+C must not wait for the task"
     )
     assert "terminating current task" in output
-    status, _, exception = row(project, result_id)
-    assert (status, exception) == ("FAILED", "builtins.SystemExit"), output
+    failed = project.task(result_id)
+    assert (failed.status, failed.exception_class_path) == (
+        "FAILED",
+        "builtins.SystemExit",
+    ), output
 
 
 def test_ctrl_c_under_the_autoreloader_abandons_the_running_task(project):
@@ -176,120 +105,59 @@ def test_ctrl_c_under_the_autoreloader_abandons_the_running_task(project):
     whole process group); the reloader stops its child at once, so the
     running task never finishes and its row stays RUNNING.
     """
-    [result_id] = enqueue(
-        project,
-        "from testimonials.proof_slow import sleep_then_return\n"
-        "print(sleep_then_return.enqueue(3).id)",
-    )
-    worker = start_worker(project, "--reload")
+    [result_id] = sleepers(project, 3)
+    worker = project.start_worker(reload=True)
     try:
-        wait_for(project, result_id, {"RUNNING"})
+        project.wait_for(result_id, {"RUNNING"})
     finally:
-        os.killpg(worker.pid, signal.SIGINT)
-        output, _ = worker.communicate(timeout=30)
+        output = interrupt(worker)
     assert "Watching for file changes" in output, "the worker ran without the reloader"
     time.sleep(4)  # longer than the task would have needed
-    assert row(project, result_id)[0] == "RUNNING", output
-
-
-NO_DEBUG = "from mysite.settings import *  # noqa: F403\n\nDEBUG = False\n"
-
-
-def start_worker_with(project, settings, *options):
-    """A worker started with no reload option, under *settings*."""
-    return spawn(
-        [
-            sys.executable,
-            "manage.py",
-            "db_worker",
-            "--interval",
-            "0.2",
-            "--no-startup-delay",
-            *options,
-        ],
-        cwd=project,
-        env=clean_env(DJANGO_SETTINGS_MODULE=settings),
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    assert project.status(result_id) == "RUNNING", output
 
 
 def test_the_worker_reloads_by_default_while_debug_is_true(project):
-    worker = start_worker_with(project, "mysite.settings")
+    worker = project.start_worker(reload=None)
     try:
-        [result_id] = enqueue(
-            project,
+        [result_id] = project.shell(
             "from testimonials.tasks import count_words\n"
             "print(count_words.enqueue('under the reloader').id)",
         )
-        wait_for(project, result_id, {"SUCCESSFUL"})
+        project.wait_for(result_id, {"SUCCESSFUL"})
     finally:
-        os.killpg(worker.pid, signal.SIGINT)
-        output, _ = worker.communicate(timeout=30)
+        output = interrupt(worker)
     assert output.startswith("Watching for file changes with StatReloader"), output
 
 
 def test_with_debug_false_the_worker_runs_without_reloader_and_stops_gracefully(
     project,
 ):
-    (project / "no_debug_settings.py").write_text(NO_DEBUG)
-    [result_id] = enqueue(
-        project,
-        "from testimonials.proof_slow import sleep_then_return\n"
-        "print(sleep_then_return.enqueue(1).id)",
-    )
-    worker = start_worker_with(project, "no_debug_settings")
+    project.override_settings("DEBUG = False\n")
+    [result_id] = sleepers(project, 1)
+    worker = project.start_worker(reload=None)
     try:
-        wait_for(project, result_id, {"RUNNING"})
+        project.wait_for(result_id, {"RUNNING"})
     finally:
         output = stop(worker, signal.SIGTERM)
     assert worker.returncode == 0, output
     assert "Starting worker" in output
     assert "Watching for file changes" not in output
-    assert row(project, result_id)[:2] == ("SUCCESSFUL", '"done"'), output
+    finished = project.task(result_id)
+    assert (finished.status, finished.return_value) == ("SUCCESSFUL", '"done"'), output
 
 
 def test_two_workers_never_run_the_same_task(project):
     """On SQLite, each worker claims a row inside an exclusive transaction:
     two batch workers share 20 tasks, and each row names one worker only."""
-    ids = enqueue(
-        project,
-        "from testimonials.proof_slow import sleep_then_return\n"
-        "for _ in range(20):\n"
-        "    print(sleep_then_return.enqueue(0.2).id)",
-    )
-    workers = [
-        spawn(
-            [
-                sys.executable,
-                "manage.py",
-                "db_worker",
-                "--batch",
-                "--no-reload",
-                "--no-startup-delay",
-                "--interval",
-                "0",
-                "--worker-id",
-                name,
-            ],
-            cwd=project,
-            env=clean_env(),
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for name in ("first", "second")
-    ]
-    outputs = [worker.communicate(timeout=120)[0] for worker in workers]
+    ids = sleepers(project, *[0.2] * 20)
+    workers = project.start_workers(2, "--batch", interval="0")
+    outputs = [stop(worker, timeout=120) for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], outputs
-    with sqlite3.connect(project / "db.sqlite3") as connection:
-        rows = connection.execute(f"SELECT status, worker_ids FROM {TABLE}").fetchall()
+    rows = project.tasks()
     assert len(rows) == len(ids) == 20
-    assert {status for status, _ in rows} == {"SUCCESSFUL"}
-    owners = [json.loads(worker_ids) for _, worker_ids in rows]
+    assert {row.status for row in rows} == {"SUCCESSFUL"}
+    owners = [row.worker_ids for row in rows]
     assert all(len(names) == 1 for names in owners), owners
-    assert {names[0] for names in owners} == {"first", "second"}, (
+    assert {names[0] for names in owners} == {"worker-1", "worker-2"}, (
         "both workers must have taken part"
     )

@@ -17,11 +17,10 @@ other processes, as a worker would:
 
 import select
 import subprocess
-import sys
 
 import pytest
 
-from proof.processes import clean_env, copy_stage
+from proof.project import Project
 
 DRIVER = """
 import sys
@@ -60,8 +59,6 @@ else:
 
 # The task table in a database of its own, behind a router.
 OTHER_ALIAS_SETTINGS = """
-from mysite.settings import *  # noqa: F403
-
 DATABASES = {
     **DATABASES,  # noqa: F405
     "tasks": {
@@ -90,56 +87,15 @@ COUNT_TASKS = (
 )
 
 
-class Project:
-    def __init__(self, folder, settings):
-        self.folder = folder
-        self.settings = settings
+def tasks_seen_from_outside(project):
+    """The statuses of the task rows, as another connection sees them."""
+    [line] = [line for line in project.shell(COUNT_TASKS) if line.startswith("tasks:")]
+    return line
 
-    def env(self):
-        return clean_env(DJANGO_SETTINGS_MODULE=self.settings)
 
-    def manage(self, *args):
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=self.folder,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout + done.stderr
-
-    def tasks_seen_from_outside(self):
-        """The statuses of the task rows, as another connection sees them."""
-        [line] = [
-            line
-            for line in self.manage("shell", "--command", COUNT_TASKS).splitlines()
-            if line.startswith("tasks:")
-        ]
-        return line
-
-    def start(self, *args, stdin=None):
-        return subprocess.Popen(
-            [sys.executable, *args],
-            cwd=self.folder,
-            env=self.env(),
-            text=True,
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-
-    def start_worker(self):
-        return self.start(
-            "manage.py",
-            "db_worker",
-            "--batch",
-            "--no-startup-delay",
-            "--no-reload",
-            "--interval",
-            "0.2",
-        )
+def batch_worker(project):
+    """A batch worker in the background: it ends when nothing is due."""
+    return project.start_worker("--batch")
 
 
 def read_line(process, timeout=60):
@@ -148,27 +104,26 @@ def read_line(process, timeout=60):
     return process.stdout.readline().strip()
 
 
+def tell(driver, answer):
+    """Answer the driver (commit or rollback); what it says next."""
+    driver.stdin.write(answer + "\n")
+    driver.stdin.flush()
+    return read_line(driver)
+
+
 def finish(process, timeout=60):
     output, _ = process.communicate(timeout=timeout)
     return output
 
 
-def make_project(tmp_path, settings="mysite.settings"):
-    folder = copy_stage(2, tmp_path / "community")
-    (folder / "driver.py").write_text(DRIVER)
-    (folder / "other_alias_settings.py").write_text(OTHER_ALIAS_SETTINGS)
-    project = Project(folder, settings)
+def make_project(tmp_path, other_alias=False):
+    project = Project.copy(2, tmp_path / "community")
+    project.write("driver.py", DRIVER)
     project.manage("migrate", "--verbosity", "0")
-    if settings != "mysite.settings":
+    if other_alias:
+        project.override_settings(OTHER_ALIAS_SETTINGS, module="other_alias_settings")
         project.manage("migrate", "--database", "tasks", "--verbosity", "0")
-    project.manage(
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        "admin",
-        "--email",
-        "admin@example.com",
-    )
+    project.create_superuser()
     return project
 
 
@@ -179,7 +134,7 @@ def same_database(tmp_path):
 
 @pytest.fixture
 def other_alias(tmp_path):
-    return make_project(tmp_path, "other_alias_settings")
+    return make_project(tmp_path, other_alias=True)
 
 
 def test_the_worker_runs_the_task_only_after_the_commit(same_database):
@@ -188,22 +143,20 @@ def test_the_worker_runs_the_task_only_after_the_commit(same_database):
     try:
         assert read_line(driver).startswith("enqueued ")
         # While the transaction is open, other connections see no task...
-        assert project.tasks_seen_from_outside() == "tasks: []"
+        assert tasks_seen_from_outside(project) == "tasks: []"
         # ...and a worker finds nothing to run, and exits.
-        before = finish(project.start_worker())
+        before = finish(batch_worker(project))
         assert "state=" not in before and "No more tasks to run" in before, before
 
-        driver.stdin.write("commit\n")
-        driver.stdin.flush()
-        assert read_line(driver) == "committed"
+        assert tell(driver, "commit") == "committed"
         driver.wait(timeout=30)
     finally:
         if driver.poll() is None:
             driver.kill()
             driver.wait()
 
-    assert project.tasks_seen_from_outside() == "tasks: ['READY']"
-    after = finish(project.start_worker())
+    assert tasks_seen_from_outside(project) == "tasks: ['READY']"
+    after = finish(batch_worker(project))
     assert "state=SUCCESSFUL" in after, after
     assert "Subject: New testimonial: Sent from inside" in after, after
 
@@ -212,13 +165,11 @@ def test_a_rollback_leaves_the_worker_nothing(same_database):
     project = same_database
     driver = project.start("driver.py", stdin=subprocess.PIPE)
     assert read_line(driver).startswith("enqueued ")
-    driver.stdin.write("rollback\n")
-    driver.stdin.flush()
-    assert read_line(driver) == "rolled back"
+    assert tell(driver, "rollback") == "rolled back"
     driver.wait(timeout=30)
 
-    assert project.tasks_seen_from_outside() == "tasks: []"
-    output = project.manage("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    assert tasks_seen_from_outside(project) == "tasks: []"
+    output = project.run_worker().output
     assert "state=" not in output and "No more tasks to run" in output, output
 
 
@@ -228,15 +179,13 @@ def test_tasks_in_another_database_race_the_transaction(other_alias):
     try:
         assert read_line(driver).startswith("enqueued ")
         # The row was committed on its own: everyone sees it at once...
-        assert project.tasks_seen_from_outside() == "tasks: ['READY']"
+        assert tasks_seen_from_outside(project) == "tasks: ['READY']"
         # ...and a worker runs the task before the testimonial is committed.
-        output = finish(project.start_worker())
+        output = finish(batch_worker(project))
         assert "state=FAILED" in output, output
         assert "Testimonial matching query does not exist" in output, output
 
-        driver.stdin.write("rollback\n")
-        driver.stdin.flush()
-        assert read_line(driver) == "rolled back"
+        assert tell(driver, "rollback") == "rolled back"
         driver.wait(timeout=30)
     finally:
         if driver.poll() is None:
@@ -244,11 +193,9 @@ def test_tasks_in_another_database_race_the_transaction(other_alias):
             driver.wait()
 
     # The rollback took the testimonial, and left the task.
-    assert project.tasks_seen_from_outside() == "tasks: ['FAILED']"
-    count = project.manage(
-        "shell",
-        "--command",
+    assert tasks_seen_from_outside(project) == "tasks: ['FAILED']"
+    count = project.shell(
         "from testimonials.models import Testimonial\n"
         "print('testimonials', Testimonial.objects.count())",
     )
-    assert "testimonials 0" in count, count
+    assert count == ["testimonials 0"], count

@@ -9,34 +9,17 @@ the port. Result rows are read from the SQLite file.
 
 import math
 import os
-import shutil
 import signal
 import socket
-import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import datetime
 from email import message_from_bytes
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from proof.processes import clean_env, copy_stage, free_port, spawn
-
-TABLE = "django_tasks_database_dbtaskresult"
-
-SETTINGS = """
-from mysite.settings import *  # noqa: F403
-
-MAILERS = {{
-    "default": {{
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "OPTIONS": {{"host": "127.0.0.1", "port": {port}, "timeout": 10}},
-    }},
-}}
-"""
+from proof.processes import free_port
+from proof.project import Project, stop
 
 # The stage has no coroutine task: the async test adds this module to its
 # copy of the project, never to the stage.
@@ -63,87 +46,22 @@ testimonial = Testimonial.objects.create(
 """
 
 
-class Inbox:
-    """What the SMTP server received: one envelope per message."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def subjects(self):
-        return [message_from_bytes(e.content)["Subject"] for e in self.envelopes]
-
-
-@pytest.fixture
-def inbox():
-    received = Inbox()
-    received.port = free_port()
-    controller = Controller(received, hostname="127.0.0.1", port=received.port)
-    controller.start()
-    yield received
-    controller.stop()
-
-
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory):
     """Stage 4, migrated once; each test works on a copy of this copy."""
-    folder = copy_stage(4, tmp_path_factory.mktemp("stage04") / "community")
-    done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=folder,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return folder
+    project = Project.copy(4, tmp_path_factory.mktemp("stage04") / "community")
+    project.manage("migrate", "--verbosity", "0")
+    return project
 
 
 @pytest.fixture
 def project(migrated, tmp_path, inbox):
-    folder = shutil.copytree(migrated, tmp_path / "community")
-    (folder / "part04_settings.py").write_text(SETTINGS.format(port=inbox.port))
-    return folder
-
-
-def manage(project, *args):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=project,
-        env=clean_env(DJANGO_SETTINGS_MODULE="part04_settings"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=120,
-    )
-
-
-def shell(project, code):
-    """Run *code* in the project's shell and return what it printed, by line."""
-    done = manage(project, "shell", "--verbosity", "0", "--command", code)
-    assert done.returncode == 0, done.stdout
-    return done.stdout.split("\n")[:-1]
+    return migrated.clone(tmp_path / "community").send_email_to(inbox.port)
 
 
 def worker(project, *options):
     """A batch worker, as the reader runs it; returns its output."""
-    done = manage(
-        project, "db_worker", "--batch", "--no-reload", "--no-startup-delay", *options
-    )
-    assert done.returncode == 0, done.stdout
-    return done.stdout
-
-
-def status(project, result_id):
-    with sqlite3.connect(project / "db.sqlite3") as connection:
-        [(value,)] = connection.execute(
-            f"SELECT status FROM {TABLE} WHERE id = ?", (result_id.replace("-", ""),)
-        )
-    return value
+    return project.run_worker(*options).output
 
 
 def test_a_worker_serves_only_the_queues_it_is_given(project, inbox):
@@ -154,8 +72,7 @@ def test_a_worker_serves_only_the_queues_it_is_given(project, inbox):
     task next to it, so they did work. --exclude-queues without "*" is an
     error. Then a worker for "emails" sends the email.
     """
-    notification, first_count = shell(
-        project,
+    notification, first_count = project.shell(
         PEOPLE
         + """
 from testimonials.tasks import count_words, enqueue_notification
@@ -166,32 +83,29 @@ print(count_words.enqueue("one two").id)
 
     output = worker(project)
     assert "queues=default" in output
-    assert status(project, first_count) == "SUCCESSFUL", output
-    assert status(project, notification) == "READY", output
+    assert project.status(first_count) == "SUCCESSFUL", output
+    assert project.status(notification) == "READY", output
 
-    [second_count] = shell(
-        project,
+    [second_count] = project.shell(
         "from testimonials.tasks import count_words\n"
         "print(count_words.enqueue('three').id)",
     )
     output = worker(project, "--queue-name", "*", "--exclude-queues", "emails")
-    assert status(project, second_count) == "SUCCESSFUL", output
-    assert status(project, notification) == "READY", output
+    assert project.status(second_count) == "SUCCESSFUL", output
+    assert project.status(notification) == "READY", output
 
-    refused = manage(
-        project, "db_worker", "--batch", "--no-reload", "--exclude-queues", "emails"
-    )
+    refused = project.run_worker("--exclude-queues", "emails", check=False)
     assert refused.returncode == 1
     assert (
         "CommandError: --exclude-queues can only be used with --queue-name=*"
-        in refused.stdout
+        in refused.output
     )
-    assert status(project, notification) == "READY"
+    assert project.status(notification) == "READY"
     assert inbox.envelopes == []
 
     output = worker(project, "--queue-name", "emails")
     assert "queues=emails" in output
-    assert status(project, notification) == "SUCCESSFUL", output
+    assert project.status(notification) == "SUCCESSFUL", output
     [envelope] = inbox.envelopes
     assert envelope.rcpt_tos == ["admin@example.com"]
     assert inbox.subjects() == ["New testimonial: Kind folks"]
@@ -200,8 +114,7 @@ print(count_words.enqueue("one two").id)
 def test_the_notification_overtakes_digest_batches_enqueued_before_it(project, inbox):
     """Priority 10 beats -10: a worker allowed one task takes the notification,
     although three digest batches waited in the same queue before it."""
-    *batches, notification = shell(
-        project,
+    *batches, notification = project.shell(
         PEOPLE
         + """
 from testimonials.tasks import enqueue_notification, send_digest_batch
@@ -214,16 +127,15 @@ print(enqueue_notification(testimonial.pk).id)
 
     output = worker(project, "--max-tasks", "1", "--queue-name", "emails")
     assert "Run maximum tasks (1)" in output
-    assert status(project, notification) == "SUCCESSFUL", output
-    assert [status(project, b) for b in batches] == ["READY"] * 3, output
+    assert project.status(notification) == "SUCCESSFUL", output
+    assert [project.status(b) for b in batches] == ["READY"] * 3, output
     assert inbox.subjects() == ["New testimonial: Kind folks"]
 
 
 def test_a_task_with_run_after_waits_for_its_time(project, inbox):
     """A reminder due in 4 seconds: a worker before then leaves it READY,
     a worker after then runs it and the staff get the reminder."""
-    reminder, due = shell(
-        project,
+    reminder, due = project.shell(
         PEOPLE
         + """
 from datetime import timedelta
@@ -240,14 +152,14 @@ print(reminder.task.run_after.timestamp())
 
     output = worker(project, "--queue-name", "emails")
     early_by = due - time.time()
-    assert status(project, reminder) == "READY", (
+    assert project.status(reminder) == "READY", (
         f"{output}\n(the worker ended {early_by:.2f} s before the reminder was due)"
     )
     assert inbox.envelopes == []
 
     time.sleep(max(0, due - time.time()) + 0.1)
     output = worker(project, "--queue-name", "emails")
-    assert status(project, reminder) == "SUCCESSFUL", output
+    assert project.status(reminder) == "SUCCESSFUL", output
     [envelope] = inbox.envelopes
     assert envelope.rcpt_tos == ["admin@example.com"]
     assert inbox.subjects() == ["Still waiting for review: Kind folks"]
@@ -261,8 +173,7 @@ def test_the_digest_shows_its_progress_and_reaches_every_member_once(project, in
     done, which digest_progress() reports and the worker's log shows; a
     second worker sends the rest, one email per batch, each member once."""
     batches = math.ceil(MEMBERS / 50)
-    [digest] = shell(
-        project,
+    [digest] = project.shell(
         PEOPLE
         + f"""
 User.objects.bulk_create(
@@ -279,7 +190,7 @@ print(send_digest.enqueue().id)
         "from testimonials.tasks import digest_progress\n"
         f"print(digest_progress({digest!r}))"
     )
-    assert shell(project, progress) == ["None"]
+    assert project.shell(progress) == ["None"]
 
     output = worker(project, "--max-tasks", "3", "--queue-name", "*")
     assert (
@@ -287,11 +198,11 @@ print(send_digest.enqueue().id)
     )
     assert output.count("Digest sent to 50 members") == 2, output
     assert "Run maximum tasks (3)" in output
-    assert shell(project, progress) == [f"(2, {batches})"]
+    assert project.shell(progress) == [f"(2, {batches})"]
     assert len(inbox.envelopes) == 2
 
     output = worker(project, "--queue-name", "*")
-    assert shell(project, progress) == [f"({batches}, {batches})"], output
+    assert project.shell(progress) == [f"({batches}, {batches})"], output
 
     assert len(inbox.envelopes) == batches
     received = Counter(address for e in inbox.envelopes for address in e.rcpt_tos)
@@ -312,9 +223,8 @@ print(send_digest.enqueue().id)
 def test_the_database_backend_runs_a_coroutine_task(project):
     """An ``async def`` task, enqueued and run by a batch worker, succeeds
     with the value its awaited database query returned."""
-    (project / "testimonials" / "proof_async.py").write_text(ASYNC_TASK)
-    [result_id] = shell(
-        project,
+    project.write("testimonials/proof_async.py", ASYNC_TASK)
+    [result_id] = project.shell(
         PEOPLE
         + """
 Testimonial.objects.create(author=member, title="Kind again", text="x")
@@ -328,18 +238,14 @@ print(count_titles_with.enqueue("kind").id)
     path = "testimonials.proof_async.count_titles_with"
     finished = f"Task id={result_id} path={path} state=SUCCESSFUL"
     assert finished in output, output
-    with sqlite3.connect(project / "db.sqlite3") as connection:
-        [(state, value)] = connection.execute(
-            f"SELECT status, return_value FROM {TABLE} WHERE id = ?",
-            (result_id.replace("-", ""),),
-        )
-    assert (state, value) == ("SUCCESSFUL", "2")
+    done = project.task(result_id)
+    assert (done.status, done.return_value) == ("SUCCESSFUL", "2")
 
 
 # Settings in which the backend knows only the "default" queue, as before
 # part 4 added "emails" to it.
 ONE_QUEUE = """
-from part04_settings import *  # noqa: F403
+from proof_email import *  # noqa: F403
 
 TASKS = {{
     "default": {{
@@ -373,41 +279,24 @@ def test_a_queue_missing_from_queues_stops_db_worker_but_not_runserver(project):
     """db_worker (and runserver --noreload) exit at once; runserver under its
     reloader prints the traceback, serves nothing, and serves once the
     mistake is fixed."""
-    settings = project / "one_queue_settings.py"
-    settings.write_text(ONE_QUEUE.format(queues=["default"]))
-    env = clean_env(DJANGO_SETTINGS_MODULE="one_queue_settings")
+    settings = project.write(
+        "one_queue_settings.py", ONE_QUEUE.format(queues=["default"])
+    )
+    project.settings = "one_queue_settings"
 
-    def run(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=project,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=60,
-        )
-
-    stopped = run("db_worker")
+    stopped = project.manage("db_worker", check=False, timeout=60)
     assert stopped.returncode == 1
-    assert INVALID in stopped.stdout
-    assert "Starting worker" not in stopped.stdout
+    assert INVALID in stopped.output
+    assert "Starting worker" not in stopped.output
 
     port = free_port()
-    stopped = run("runserver", "--noreload", str(port))
+    stopped = project.manage("runserver", "--noreload", str(port), check=False)
     assert stopped.returncode == 1
-    assert INVALID in stopped.stdout
+    assert INVALID in stopped.output
 
-    log = project / "runserver.log"
+    log = project.folder / "runserver.log"
     with open(log, "w") as output:
-        server = spawn(
-            [sys.executable, "manage.py", "runserver", str(port)],
-            cwd=project,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        server = project.start("manage.py", "runserver", str(port), output=output)
     try:
         wait_until(lambda: INVALID in log.read_text(), what="the traceback")
         time.sleep(1.5)
@@ -419,7 +308,7 @@ def test_a_queue_missing_from_queues_stops_db_worker_but_not_runserver(project):
         wait_until(lambda: answers(port), what="the server after the fix")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop(server)
 
 
 RELOAD_WARNING = "Warning: --reload and --batch cannot be specified together."
@@ -429,32 +318,20 @@ def test_the_reload_warning_of_batch_workers_follows_debug(project):
     """--reload defaults to DEBUG: the warning shows with DEBUG = True, and
     neither with --no-reload nor with DEBUG = False."""
     batch = ("db_worker", "--batch", "--no-startup-delay")
-    output = manage(project, *batch).stdout
+    output = project.manage(*batch).output
     assert RELOAD_WARNING in output
     assert "No more tasks to run" in output
-    assert RELOAD_WARNING not in manage(project, *batch, "--no-reload").stdout
+    assert RELOAD_WARNING not in project.manage(*batch, "--no-reload").output
 
-    (project / "no_debug_settings.py").write_text(
-        "from part04_settings import *  # noqa: F403\n\nDEBUG = False\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "manage.py", *batch],
-        cwd=project,
-        env=clean_env(DJANGO_SETTINGS_MODULE="no_debug_settings"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout
-    assert "No more tasks to run" in done.stdout
-    assert RELOAD_WARNING not in done.stdout
+    project.override_settings("DEBUG = False\n")
+    output = project.manage(*batch).output
+    assert "No more tasks to run" in output
+    assert RELOAD_WARNING not in output
 
 
 def test_queue_name_takes_a_list_and_checks_no_name(project, inbox):
     """A misspelled queue runs and finds nothing; "default,emails" serves both."""
-    notification, count = shell(
-        project,
+    notification, count = project.shell(
         PEOPLE
         + """
 from testimonials.tasks import count_words, enqueue_notification
@@ -465,11 +342,11 @@ print(count_words.enqueue("one two").id)
     output = worker(project, "--queue-name", "emials")
     assert "queues=emials" in output
     assert "No more tasks to run" in output
-    assert [status(project, notification), status(project, count)] == ["READY"] * 2
+    assert [project.status(notification), project.status(count)] == ["READY"] * 2
 
     output = worker(project, "--queue-name", "default,emails")
     assert "queues=default,emails" in output
-    assert [status(project, notification), status(project, count)] == [
+    assert [project.status(notification), project.status(count)] == [
         "SUCCESSFUL",
         "SUCCESSFUL",
     ], output
@@ -490,9 +367,8 @@ async def nap(seconds):
 
 
 def test_the_worker_runs_one_coroutine_task_to_the_end_before_the_next(project):
-    (project / "testimonials" / "proof_nap.py").write_text(SLEEPING_TASK)
-    first, second = shell(
-        project,
+    project.write("testimonials/proof_nap.py", SLEEPING_TASK)
+    first, second = project.shell(
         """
 from testimonials.proof_nap import nap
 print(nap.enqueue(0.5).id)
@@ -500,14 +376,11 @@ print(nap.enqueue(0.5).id)
 """,
     )
     output = worker(project)
-    with sqlite3.connect(project / "db.sqlite3") as connection:
-        rows = connection.execute(
-            f"SELECT status, started_at, finished_at FROM {TABLE} "
-            "WHERE id IN (?, ?) ORDER BY started_at",
-            (first.replace("-", ""), second.replace("-", "")),
-        ).fetchall()
-    assert [row[0] for row in rows] == ["SUCCESSFUL"] * 2, output
-    (_, _, earlier_finished), (_, later_started, _) = rows
-    assert datetime.fromisoformat(later_started) >= datetime.fromisoformat(
-        earlier_finished
-    ), rows
+    rows = sorted((project.task(first), project.task(second)), key=started)
+    assert [row.status for row in rows] == ["SUCCESSFUL"] * 2, output
+    earlier, later = rows
+    assert started(later) >= datetime.fromisoformat(earlier.finished_at), rows
+
+
+def started(task):
+    return datetime.fromisoformat(task.started_at)

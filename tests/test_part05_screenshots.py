@@ -1,11 +1,11 @@
 """The screenshot script of part 5 still works, and makes every image shown.
 
-tests/screenshots.py regenerates the PNG files that docs/tutorial/part05.txt
-shows. This test runs it, as a contributor would, into a temporary folder,
-and checks that it writes every image the page refers to, each a valid PNG
-of the size the script promises; and that the committed images are those
-files, in that size, so that a page never shows a screenshot the script no
-longer makes.
+tools/screenshots.py (`make screenshots`) regenerates the PNG files that
+docs/tutorial/part05.txt shows. This test runs it, as a contributor would,
+into a temporary folder, and checks that it writes every image the page
+refers to, each a valid PNG of the size the script promises; and that the
+committed images are those files, in that size, so that a page never shows
+a screenshot the script no longer makes.
 """
 
 import re
@@ -16,11 +16,13 @@ import zlib
 from pathlib import Path
 
 import pytest
-import screenshots
 
 from proof.chromium import CHROMIUM
 from proof.paths import PARTS_DIR, ROOT
 from proof.processes import clean_env
+
+sys.path.insert(0, str(ROOT / "tools"))
+import screenshots  # noqa: E402
 
 PAGE = PARTS_DIR / "part05.txt"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -64,7 +66,7 @@ def test_the_page_shows_only_images_the_script_makes():
     assert {Path(p).name for p in shown} == set(screenshots.SCREENSHOTS)
     for path in shown:
         committed = PARTS_DIR / path
-        assert committed.is_file(), f"{committed} is missing: run tests/screenshots.py"
+        assert committed.is_file(), f"{committed} is missing: run make screenshots"
         assert png_size(committed) == screenshots.SCREENSHOTS[committed.name], committed
 
 
@@ -74,7 +76,7 @@ def test_the_script_makes_every_image(tmp_path):
     pytest.importorskip("playwright", reason="`make venv` installs playwright")
     out = tmp_path / "images"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "screenshots.py"), "--out", str(out)],
+        [sys.executable, str(ROOT / "tools" / "screenshots.py"), "--out", str(out)],
         cwd=ROOT,
         env=clean_env(),
         capture_output=True,

@@ -7,7 +7,7 @@ Those tests run ``python`` in a copy of stage 5.
 The panel is checked in a real Chromium, against a running stage 5.
 
 A copy of stage 5 (migrated, with the ``admin`` account and some task
-results, see tests/screenshots.py) is served by ``runserver``; Debian's
+results, see tests/proof/part05_site.py) is served by ``runserver``; Debian's
 chromium logs in on the site, submits the testimonial form, and clicks
 through the toolbar as part 5 tells the reader to: History, Switch on the
 form's POST, Tasks. The panel must list the notification and the reminder
@@ -15,16 +15,14 @@ as the page describes them, while the page after the redirect enqueued
 nothing.
 """
 
-import shutil
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import screenshots
 
+from proof import part05_site
 from proof.chromium import CHROMIUM
-from proof.processes import clean_env, copy_stage
+from proof.inbox import smtp_inbox
+from proof.project import Project
 
 try:
     import playwright.sync_api  # noqa: F401
@@ -38,16 +36,16 @@ def site(tmp_path_factory):
         pytest.skip("playwright is not installed: `make venv` installs it")
     if not CHROMIUM.is_file():
         pytest.skip(f"no browser at {CHROMIUM}: apt-get install chromium")
-    with screenshots.smtp_server() as port:
-        project = screenshots.prepare(tmp_path_factory.mktemp("part05"), port)
-        with screenshots.running_site(project) as url:
+    with smtp_inbox() as inbox:
+        project = part05_site.prepare(tmp_path_factory.mktemp("part05"), inbox.port)
+        with project.serve() as url:
             yield url
 
 
 @pytest.fixture
 def page(site):
-    with screenshots.chromium() as browser:
-        page = screenshots.new_page(browser, site)
+    with part05_site.chromium() as browser:
+        page = part05_site.new_page(browser, site)
         yield page
         page.context.close()
 
@@ -61,8 +59,8 @@ def table(panel):
 
 
 def test_the_tasks_panel_lists_what_the_form_post_enqueued(page, site):
-    screenshots.log_in(page, site, "/accounts/login/")
-    screenshots.submit_testimonial(page, site)
+    part05_site.log_in(page, site, "/accounts/login/")
+    part05_site.submit_testimonial(page, site)
 
     # The toolbar of the page after the redirect: that GET enqueued nothing.
     tasks_button = page.locator("#djdt-TasksPanel")
@@ -74,7 +72,7 @@ def test_the_tasks_panel_lists_what_the_form_post_enqueued(page, site):
     ).wait_for()
     page.locator("#TasksPanel .djDebugClose").click()
 
-    panel = screenshots.open_tasks_of_the_post(page)
+    panel = part05_site.open_tasks_of_the_post(page)
     header, rows = table(panel)
     assert header == [
         "python path",
@@ -104,8 +102,8 @@ def test_the_tasks_panel_lists_what_the_form_post_enqueued(page, site):
 
 
 def test_the_history_lists_the_post_and_switches_the_panels(page, site):
-    screenshots.log_in(page, site, "/accounts/login/")
-    screenshots.submit_testimonial(page, site)
+    part05_site.log_in(page, site, "/accounts/login/")
+    part05_site.submit_testimonial(page, site)
     page.click("#djdt-HistoryPanel a")
     rows = page.locator("#djdtHistoryRequests > tr")
     rows.first.wait_for()
@@ -123,7 +121,7 @@ def test_the_history_lists_the_post_and_switches_the_panels(page, site):
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory):
     """A copy of stage 5 that nothing runs in (no database needed)."""
-    return copy_stage(5, tmp_path_factory.mktemp("stage05") / "community")
+    return Project.copy(5, tmp_path_factory.mktemp("stage05") / "community")
 
 
 @pytest.mark.parametrize(
@@ -144,15 +142,7 @@ def test_the_toolbar_is_installed_while_developing_only(stage, how, env, install
         " settings.MIDDLEWARE[0], reverse('djdt:render_panel') if"
         " 'debug_toolbar' in settings.INSTALLED_APPS else None)\n" % how
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=stage,
-        env=clean_env(DJANGO_SETTINGS_MODULE="mysite.settings", **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    done = stage.run("-c", code, env=env, timeout=60)
     if installed:
         assert done.stdout.split() == [
             "True",
@@ -189,17 +179,12 @@ def always(request):
 def test_the_toolbars_check_for_tests_reports_one_case(stage, tmp_path, env, reported):
     """E001: a test run, DEBUG off, a changed SHOW_TOOLBAR_CALLBACK and no
     toolbar URLs (debug_toolbar_urls() gives none without DEBUG)."""
-    project = shutil.copytree(stage, tmp_path / "community")
-    (project / "e001_settings.py").write_text(E001_SETTINGS)
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=project,
-        env=clean_env(DJANGO_SETTINGS_MODULE="e001_settings", **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    project = stage.clone(tmp_path / "community")
+    project.write("e001_settings.py", E001_SETTINGS)
+    done = project.manage(
+        "check", settings="e001_settings", env=env, check=False, timeout=60
     )
-    output = done.stdout + done.stderr
+    output = done.output
     if reported:
         assert done.returncode == 1, output
         assert (

@@ -17,21 +17,14 @@ What part 5 says, and these tests check:
   up and runs nothing more until a file changes.
 """
 
-import os
 import re
-import shutil
-import signal
-import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
-import screenshots
 
-from proof.processes import clean_env, copy_stage, spawn
+from proof.inbox import smtp_inbox
+from proof.project import Project, interrupt, stop
 
-TABLE = "django_tasks_database_dbtaskresult"
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) ([\w.]+): "
 )
@@ -61,63 +54,25 @@ def careless_receiver(sender, task_result, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def inbox():
-    with screenshots.smtp_server() as port:
-        yield port
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory, inbox):
+def migrated(tmp_path_factory):
     """Stage 5, migrated, with the admin; each test works on a copy."""
-    folder = copy_stage(5, tmp_path_factory.mktemp("stage05") / "community")
-    (folder / "screenshot_settings.py").write_text(
-        screenshots.SETTINGS.format(port=inbox)
-    )
-    screenshots.manage(folder, "migrate", "--verbosity", "0")
-    screenshots.manage(folder, "shell", "--verbosity", "0", "--command", ADMIN)
-    return folder
+    with smtp_inbox() as inbox:
+        project = Project.copy(5, tmp_path_factory.mktemp("stage05") / "community")
+        project.send_email_to(inbox.port)
+        project.manage("migrate", "--verbosity", "0")
+        project.shell(ADMIN)
+        yield project
 
 
 @pytest.fixture
 def project(migrated, tmp_path):
-    return shutil.copytree(migrated, tmp_path / "community")
+    return migrated.clone(tmp_path / "community")
 
 
-def shell(project, code):
-    output = screenshots.manage(project, "shell", "--verbosity", "0", "--command", code)
-    return [line for line in output.splitlines() if not LINE.match(line)]
-
-
-def worker(project, *options, settings="screenshot_settings"):
-    """A batch worker; returns (stdout, stderr)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "db_worker",
-            "--batch",
-            "--no-reload",
-            "--no-startup-delay",
-            "--queue-name",
-            "*",
-            *options,
-        ],
-        cwd=project,
-        env=clean_env(DJANGO_SETTINGS_MODULE=settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+def worker(project, *options, settings=None):
+    """A batch worker for every queue; returns (stdout, stderr)."""
+    done = project.run_worker("--queue-name", "*", *options, settings=settings)
     return done.stdout, done.stderr
-
-
-def status(project, result_id):
-    with sqlite3.connect(project / "db.sqlite3") as connection:
-        [(value,)] = connection.execute(
-            f"SELECT status FROM {TABLE} WHERE id = ?", (result_id.replace("-", ""),)
-        )
-    return value
 
 
 def logged(text):
@@ -130,7 +85,7 @@ def logged(text):
 
 
 def test_the_log_has_time_level_and_logger_and_shows_a_failure_once(project):
-    failed, counted = shell(project, FAILURE_THEN_SUCCESS)
+    failed, counted = project.shell(FAILURE_THEN_SUCCESS)
     stdout, stderr = worker(project)
 
     assert stdout == "", "the worker printed to its own standard output"
@@ -161,11 +116,11 @@ def test_the_log_has_time_level_and_logger_and_shows_a_failure_once(project):
 
 
 def test_verbosity_0_hides_even_failures_but_not_the_apps_lines(project):
-    failed, counted = shell(project, FAILURE_THEN_SUCCESS)
+    failed, counted = project.shell(FAILURE_THEN_SUCCESS)
     stdout, stderr = worker(project, "-v", "0")
 
     assert (
-        status(project, failed) == "FAILED" and status(project, counted) == "SUCCESSFUL"
+        project.status(failed) == "FAILED" and project.status(counted) == "SUCCESSFUL"
     )
     loggers = {name for _, name, _ in logged(stderr)}
     assert loggers == {"testimonials.signals"}, stderr
@@ -174,13 +129,13 @@ def test_verbosity_0_hides_even_failures_but_not_the_apps_lines(project):
 
 
 def test_verbosity_2_logs_the_tasks_a_task_enqueues(project):
-    shell(project, "from testimonials.tasks import send_digest\nsend_digest.enqueue()")
+    project.shell("from testimonials.tasks import send_digest\nsend_digest.enqueue()")
 
     _, quiet = worker(project, "-v", "1")
     assert not [line for line in logged(quiet) if line[0] == "DEBUG"], quiet
     assert "path=testimonials.tasks.send_digest_batch state=SUCCESSFUL" in quiet
 
-    shell(project, "from testimonials.tasks import send_digest\nsend_digest.enqueue()")
+    project.shell("from testimonials.tasks import send_digest\nsend_digest.enqueue()")
     _, loud = worker(project, "-v", "2")
     debug = [message for level, _, message in logged(loud) if level == "DEBUG"]
     assert len(debug) == 1, loud
@@ -195,14 +150,11 @@ def test_the_worker_adds_its_own_handler_only_to_a_logger_without_one(project):
     """Without the part's LOGGING: the worker's lines reach its standard
     output through a handler it added, the task lines Django's console
     handler on standard error, both without the time."""
-    (project / "no_logging_settings.py").write_text(
-        "from screenshot_settings import *  # noqa: F403\nLOGGING = {}\n"
-    )
-    shell(
-        project,
+    project.override_settings("LOGGING = {}\n", module="no_logging_settings")
+    project.shell(
         "from testimonials.tasks import count_words\ncount_words.enqueue('a b')",
     )
-    stdout, stderr = worker(project, settings="no_logging_settings")
+    stdout, stderr = worker(project)
 
     assert stdout.startswith("Starting worker worker_id="), stdout
     assert "No more tasks to run" in stdout
@@ -214,31 +166,18 @@ def test_the_worker_adds_its_own_handler_only_to_a_logger_without_one(project):
     assert not logged(stdout + stderr)
 
 
-def start_worker(project, *options):
-    return spawn(
-        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", *options],
-        cwd=project,
-        env=clean_env(DJANGO_SETTINGS_MODULE="screenshot_settings"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-
-
 def test_a_raising_receiver_ends_a_worker_without_the_reloader(project):
-    with open(project / "testimonials" / "signals.py", "a") as f:
-        f.write(CARELESS_RECEIVER)
-    first, second = shell(
-        project,
+    signals = project.folder / "testimonials" / "signals.py"
+    signals.write_text(signals.read_text() + CARELESS_RECEIVER)
+    first, second = project.shell(
         """
 from testimonials.tasks import count_words
 print(count_words.enqueue("first").id)
 print(count_words.enqueue("second").id)
 """,
     )
-    process = start_worker(project, "--no-reload")
-    output, _ = process.communicate(timeout=60)
+    process = project.start_worker()
+    output = stop(process, timeout=60)
 
     assert process.returncode == 1, output
     assert output.rstrip().endswith("RuntimeError: a bug in a receiver"), output
@@ -246,42 +185,34 @@ print(count_words.enqueue("second").id)
         f"Task id={first} path=testimonials.tasks.count_words state=SUCCESSFUL"
         in output
     )
-    assert status(project, first) == "FAILED"
-    assert status(project, second) == "READY"
+    assert project.status(first) == "FAILED"
+    assert project.status(second) == "READY"
 
 
 def test_under_the_reloader_a_raising_receiver_leaves_a_worker_that_runs_nothing(
     project,
 ):
-    with open(project / "testimonials" / "signals.py", "a") as f:
-        f.write(CARELESS_RECEIVER)
-    first, second = shell(
-        project,
+    signals = project.folder / "testimonials" / "signals.py"
+    signals.write_text(signals.read_text() + CARELESS_RECEIVER)
+    first, second = project.shell(
         """
 from testimonials.tasks import count_words
 print(count_words.enqueue("first").id)
 print(count_words.enqueue("second").id)
 """,
     )
-    process = start_worker(project)  # DEBUG is True: --reload by default
+    process = project.start_worker(reload=None)  # DEBUG is True: it reloads
     try:
-        deadline = time.monotonic() + 30
-        while status(project, first) != "FAILED" and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert status(project, first) == "FAILED"
-        time.sleep(4)  # four times the worker's interval
+        project.wait_for(first, {"FAILED"})
+        time.sleep(4)  # twenty times the worker's interval
         assert process.poll() is None, "the worker's process ended"
-        assert status(project, second) == "READY", "the worker went on"
+        assert project.status(second) == "READY", "the worker went on"
         # A changed file restarts the worker, which takes the next task (and
         # fails it, since the receiver is still there).
-        (project / "testimonials" / "signals.py").touch()
-        deadline = time.monotonic() + 30
-        while status(project, second) == "READY" and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert status(project, second) == "FAILED"
+        signals.touch()
+        project.wait_for(second, {"FAILED"})
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        output = interrupt(process)
     assert "Watching for file changes with StatReloader" in output
     assert "Exception in thread django-main-thread:" in output, output
     assert output.count("RuntimeError: a bug in a receiver") >= 2

@@ -11,27 +11,19 @@ silently into no change.
 """
 
 import re
-import subprocess
-import sys
 
 import pytest
 
 from proof.paths import stage_dir
-from proof.processes import clean_env, copy_stage
+from proof.project import Project
 
 PYTEST_MODULE = "testimonials/tests/test_with_pytest.py"
 
 
-def run(project, *args, timeout=120):
-    done = subprocess.run(
-        [sys.executable, *args],
-        cwd=project,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return done.returncode, done.stdout + done.stderr
+def run(project, *args):
+    """``python *args`` in the project: its exit status and output."""
+    done = project.run(*args, check=False)
+    return done.returncode, done.output
 
 
 def count_tests(relative):
@@ -52,7 +44,7 @@ def unittest_modules():
 
 @pytest.fixture
 def project(tmp_path):
-    return copy_stage(6, tmp_path / "community")
+    return Project.copy(6, tmp_path / "community")
 
 
 def test_djangos_runner_runs_the_whole_suite(project):
@@ -194,7 +186,7 @@ UNDER_PYTEST = {"notification-enqueued-before-commit", "backend-ignores-priority
 
 def mutate(project, name):
     relative, piece, replacement = MUTATIONS[name]
-    path = project / relative
+    path = project.folder / relative
     text = path.read_text()
     assert text.count(piece) == 1, (
         f"{name}: {relative} no longer has the piece to replace"

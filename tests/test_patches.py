@@ -27,7 +27,7 @@ import pytest
 from stagediff import PatchError, build_patch, file_changes  # noqa: E402
 
 from proof.paths import PROJECT_DIR_NAME, stage_dir, stage_files, staged_parts
-from proof.sphinx_build import build_small_site
+from proof.sphinx_build import build_small_site, write_stage_site
 
 TOOLS = ("git apply", "patch -p1")
 PATCHED_PARTS = [n for n in staged_parts() if stage_dir(n - 1).is_dir()]
@@ -312,13 +312,7 @@ def test_git_apply_skips_everything_inside_a_larger_repository(tmp_path):
 
 def _small_site(tmp_path):
     """A page with part 2's stage box, over stages 1 and 2 (BEFORE, AFTER)."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "conf.py").write_text(
-        'extensions = ["stages"]\nroot_doc = "index"\n'
-        'stages_dir = "../project"\nhtml_theme = "basic"\n'
-    )
-    (docs / "index.rst").write_text("Part 2\n======\n\n.. stage:: 02\n")
+    write_stage_site(tmp_path, "Part 2\n======\n\n.. stage:: 02\n")
     _folder(tmp_path / "project" / "stage01", BEFORE)
     return _folder(tmp_path / "project" / "stage02", AFTER)
 

@@ -1,9 +1,10 @@
 """Stage 1: the first task counts words, through the database backend."""
 
-from django.core.management import call_command
 from django.tasks import TaskResultStatus, task_backends
 from django_tasks_db.backend import DatabaseBackend
 from testimonials.tasks import count_words
+
+from proof.in_stage import run_worker
 
 
 def test_the_backend_is_the_database_backend():
@@ -21,9 +22,7 @@ def test_enqueued_task_waits_until_a_worker_runs_it(db):
     result.refresh()
     assert result.status == TaskResultStatus.READY
 
-    call_command(
-        "db_worker", batch=True, reload=False, startup_delay=False, verbosity=0
-    )
+    run_worker()
 
     result.refresh()
     assert result.status == TaskResultStatus.SUCCESSFUL

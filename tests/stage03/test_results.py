@@ -8,9 +8,7 @@ aiosmtpd server started by the test for successes.
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.tasks import TaskResultStatus
@@ -20,6 +18,8 @@ from testimonials import tasks
 from testimonials.admin import TestimonialAdmin
 from testimonials.models import Testimonial
 
+from proof.in_stage import run_worker
+from proof.inbox import smtp_inbox
 from proof.processes import free_port as closed_port
 
 
@@ -32,23 +32,10 @@ def smtp_to(port):
     }
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp_server():
-    inbox = Inbox()
-    inbox.port = closed_port()  # free now; the server takes it
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    yield inbox
-    controller.stop()
+    with smtp_inbox() as inbox:
+        yield inbox
 
 
 @pytest.fixture
@@ -57,12 +44,6 @@ def testimonial(transactional_db):
     users.create_superuser("admin", "admin@example.com", "pw")
     member = users.create_user("member", "member@example.com", "pw")
     return Testimonial.objects.create(author=member, title="Kind", text="Thanks")
-
-
-def run_worker():
-    call_command(
-        "db_worker", batch=True, reload=False, startup_delay=False, verbosity=0
-    )
 
 
 def test_no_id_means_no_result(testimonial):
@@ -87,7 +68,7 @@ def test_a_delivered_notification_succeeds(testimonial, smtp_server, settings):
     result = testimonial.notification_result()
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.return_value == 1
-    [envelope] = smtp_server.messages
+    [envelope] = smtp_server.envelopes
     assert envelope.rcpt_tos == ["admin@example.com"]
     assert b"Subject: New testimonial: Kind" in envelope.content
     assert TestimonialAdmin.notification(None, testimonial) == "Sent to 1 staff"

@@ -1,7 +1,5 @@
 """Stage 3: the form's notification is remembered, and the admin shows it."""
 
-import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.tasks import TaskResultStatus
 from django.test.utils import CaptureQueriesContext
@@ -9,35 +7,19 @@ from django_tasks_db.models import DBTaskResult
 from testimonials.models import Testimonial
 from testimonials.tasks import enqueue_notification
 
+from proof.in_stage import check_an_invalid_form_enqueues_nothing
+
 URL = "/testimonials/new/"
 TASK_PATH = "testimonials.tasks.notify_staff_about_testimonial"
 CHANGELIST = "/admin/testimonials/testimonial/"
 
 
-@pytest.fixture
-def member(db):
-    return get_user_model().objects.create_user("member", "member@example.com")
+def test_an_invalid_form_enqueues_nothing(post_form):
+    check_an_invalid_form_enqueues_nothing(post_form)
 
 
-def test_an_invalid_form_enqueues_nothing(
-    client, member, django_capture_on_commit_callbacks
-):
-    client.force_login(member)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client.post(URL, {"title": "", "text": "Thanks"})
-    assert response.status_code == 200
-    assert "This field is required." in response.content.decode()
-    assert callbacks == []
-    assert not Testimonial.objects.exists()
-    assert not DBTaskResult.objects.exists()
-
-
-def test_a_valid_form_remembers_its_notification(
-    client, member, django_capture_on_commit_callbacks
-):
-    client.force_login(member)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client.post(URL, {"title": "Kind", "text": "Thanks"})
+def test_a_valid_form_remembers_its_notification(post_form):
+    response, callbacks = post_form({"title": "Kind", "text": "Thanks"})
     assert response.status_code == 302
     assert len(callbacks) == 1
 

@@ -15,7 +15,6 @@ import pytest
 from asgiref.sync import iscoroutinefunction
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.core.management import call_command
 from django.tasks import TaskResultStatus
 from django.tasks.signals import task_enqueued
 from django.utils import timezone
@@ -28,22 +27,11 @@ from testimonials.tasks import (
     send_digest_batch,
 )
 
+from proof.in_stage import run_worker
+
 DIGEST = "testimonials.tasks.send_digest"
 BATCH = "testimonials.tasks.send_digest_batch"
 LOGGER = "testimonials.tasks"
-
-
-def run_worker(**options):
-    """Run every task that is due, in every queue, and return."""
-    call_command(
-        "db_worker",
-        batch=True,
-        reload=False,
-        startup_delay=False,
-        queue_name="*",
-        verbosity=0,
-        **options,
-    )
 
 
 def add_members(count, start=1, **fields):
@@ -214,11 +202,6 @@ def editor(db):
     return get_user_model().objects.create_user(
         "editor", "editor@example.com", "pw", is_staff=True
     )
-
-
-@pytest.fixture
-def member(db):
-    return get_user_model().objects.create_user("member", "member@example.com", "pw")
 
 
 def test_the_view_is_async():

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.core.management import call_command
 from django.tasks import default_task_backend, task
 from django.tasks.exceptions import InvalidTask
 from django.utils import timezone
@@ -24,14 +23,11 @@ from testimonials.tasks import (
     schedule_review_reminder,
 )
 
+from proof.in_stage import check_an_invalid_form_enqueues_nothing, run_worker
+
 URL = "/testimonials/new/"
 NOTIFY = "testimonials.tasks.notify_staff_about_testimonial"
 REMIND = "testimonials.tasks.remind_staff_to_review"
-
-
-@pytest.fixture
-def member(db):
-    return get_user_model().objects.create_user("member", "member@example.com", "pw")
 
 
 @pytest.fixture
@@ -92,31 +88,14 @@ def test_a_valid_form_enqueues_the_notification_and_the_reminder_after_commit(
     assert before + timedelta(days=3) <= run_after <= after + timedelta(days=3)
 
 
-def test_an_invalid_form_enqueues_nothing(
-    client, member, django_capture_on_commit_callbacks
-):
-    """A form with errors is shown again; no callback, no task."""
-    client.force_login(member)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client.post(URL, {"title": "", "text": "Thanks"})
-    assert response.status_code == 200
-    assert "This field is required." in response.content.decode()
-    assert callbacks == []
-    assert not Testimonial.objects.exists()
-    assert not DBTaskResult.objects.exists()
+def test_an_invalid_form_enqueues_nothing(post_form):
+    check_an_invalid_form_enqueues_nothing(post_form)
 
 
 def test_a_scheduled_reminder_waits_for_its_time(testimonial, staff):
     """A worker leaves the reminder READY: its three days have not passed."""
     reminder = schedule_review_reminder(testimonial.pk)
-    call_command(
-        "db_worker",
-        batch=True,
-        reload=False,
-        startup_delay=False,
-        queue_name="*",
-        verbosity=0,
-    )
+    run_worker()
     reminder.refresh()
     assert reminder.status == "READY"
     assert mail.outbox == []

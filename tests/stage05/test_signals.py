@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.core.management import call_command
 from django.db import connection, transaction
 from django.tasks import TaskResultStatus
 from django.tasks.signals import task_enqueued, task_finished, task_started
@@ -23,22 +22,11 @@ from testimonials import signals
 from testimonials.models import Testimonial
 from testimonials.tasks import count_words, enqueue_notification
 
+from proof.in_stage import run_worker
+
 LOGGER = "testimonials.signals"
 WAITED = re.compile(r"^(\w+) reached a worker in (\d+\.\d)s$")
 RAN = re.compile(r"^(\w+) ran in (\d+\.\d\d)s$")
-
-
-def run_worker(**options):
-    """Run every task that is due, in every queue, and return."""
-    call_command(
-        "db_worker",
-        batch=True,
-        reload=False,
-        startup_delay=False,
-        queue_name="*",
-        verbosity=0,
-        **options,
-    )
 
 
 def messages(caplog, pattern):

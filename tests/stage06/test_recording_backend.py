@@ -9,12 +9,13 @@ order and end with the same statuses and return values.
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.tasks import TaskResultStatus, task_backends
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from mysite.testing import RecordingBackend
 from testimonials.tasks import count_words
+
+from proof.in_stage import run_worker
 
 # (words, priority, run_after in seconds from now or None): due and
 # waiting tasks, with and without run_after, at several priorities.
@@ -39,14 +40,7 @@ def enqueue_plan(now):
 def test_runs_in_the_order_of_the_real_worker(settings):
     now = timezone.now()
     enqueue_plan(now)
-    call_command(
-        "db_worker",
-        batch=True,
-        reload=False,
-        startup_delay=False,
-        queue_name="*",
-        verbosity=0,
-    )
+    run_worker()
     real = list(
         DBTaskResult.objects.exclude(started_at=None)
         .order_by("started_at")
