@@ -10,3 +10,18 @@ def inbox():
     """An SMTP server for one test; see :mod:`proof.inbox`."""
     with smtp_inbox() as received:
         yield received
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of this run's own; see :mod:`proof.postgres`.
+
+    Without PostgreSQL's server programs the tests that need it skip,
+    saying how to install them (CI installs them and forbids the skip).
+    """
+    from .postgres import MISSING, binaries, postgres_server
+
+    if binaries() is None:
+        pytest.skip(MISSING)
+    with postgres_server() as server:
+        yield server

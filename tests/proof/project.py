@@ -50,6 +50,11 @@ TASK_COLUMNS = (
     "finished_at",
 )
 
+# The stage's settings module, and the module that points a copy at a
+# database other than the stage's SQLite file (the first override).
+STAGE_SETTINGS = "mysite.settings"
+DATABASE_MODULE = "proof_database"
+
 # A worker that polls often, so that tests wait less for it.
 WORKER_INTERVAL = "0.2"
 
@@ -122,7 +127,7 @@ class SQLiteFile:
 class Project:
     """A folder holding a copy of the reader's project, and how to run it."""
 
-    def __init__(self, folder, settings="mysite.settings", database=None):
+    def __init__(self, folder, settings=STAGE_SETTINGS, database=None):
         self.folder = Path(folder)
         self.settings = settings
         self.database = database or SQLiteFile(self.folder)
@@ -135,13 +140,20 @@ class Project:
         """
         project = cls(copy_stage(stage, target), database=database)
         if lines := project.database.settings():
-            project.override_settings(lines, module="proof_database")
+            project.override_settings(lines, module=DATABASE_MODULE)
         return project
 
     def clone(self, target):
-        """A copy of this copy (its database file too), for one test."""
+        """A copy of this copy, for one test: its files, and a copy of its
+        database (of the SQLite file, or of the PostgreSQL database)."""
         shutil.copytree(self.folder, target)
-        return Project(target, self.settings, self.database.for_copy(target))
+        clone = Project(target, self.settings, self.database.for_copy(target))
+        if lines := clone.database.settings():
+            clone.write(
+                f"{DATABASE_MODULE}.py",
+                f"from {STAGE_SETTINGS} import *  # noqa: F403\n\n{lines}",
+            )
+        return clone
 
     # -- files and settings ----------------------------------------------------
 
