@@ -7,8 +7,11 @@ copy on a PostgreSQL server of the proof's own runs several workers that
 share the tasks, each task once.
 """
 
+import shutil
+
 import pytest
 
+from proof import project as project_module
 from proof.paths import stage_dir, stage_files
 from proof.postgres import PostgresDatabase
 from proof.project import Project, stop
@@ -20,13 +23,21 @@ COUNT_WORDS = (
 )
 
 
-def test_a_copy_holds_the_stage_files_and_nothing_generated(tmp_path):
-    stage = stage_dir(1)
-    (stage / "testimonials" / "__pycache__").mkdir(exist_ok=True)
+def test_a_copy_holds_the_stage_files_and_nothing_generated(tmp_path, monkeypatch):
+    """What the site's downloads leave out, the copy leaves out too."""
+    stage = tmp_path / "stage01"
+    shutil.copytree(stage_dir(1), stage)
+    noise = [".DS_Store", "db.sqlite3", "testimonials/__pycache__/tasks.pyc"]
+    for relative in noise:
+        (stage / relative).parent.mkdir(parents=True, exist_ok=True)
+        (stage / relative).write_text("generated")
+    monkeypatch.setattr(project_module, "stage_dir", lambda number: stage)
+
     project = Project.copy(1, tmp_path / "community")
-    assert stage_files(project.folder) == stage_files(stage)
-    assert not (project.folder / "testimonials" / "__pycache__").exists()
-    assert not list(project.folder.rglob("*.sqlite3"))
+
+    assert stage_files(project.folder) == stage_files(stage_dir(1))
+    for relative in noise:
+        assert not (project.folder / relative).exists(), relative
 
 
 def test_settings_overrides_chain_and_leave_the_stage_alone(tmp_path):
