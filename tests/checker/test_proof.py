@@ -15,8 +15,9 @@ from proof.compare import matches
 from proof.fragments import ReaderFile, block_lines
 from proof.normalize import normalize
 from proof.paths import stage_dir
-from proof.replay import Replay, ReplayError, parse_console
+from proof.replay import Replay, ReplayError
 from proof.session import SessionError, Shell, run_statement, statements
+from proof.steps import parse_console
 
 
 @pytest.mark.parametrize(

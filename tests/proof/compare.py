@@ -2,7 +2,7 @@
 
 Both sides pass through :func:`normalize.normalize` first. Then every line
 must match, in order and exactly, except where the page marks text as
-elided, and only there:
+elided, and only there. :data:`ELISIONS` is the one list of those marks:
 
 - a line that is ``...`` and nothing else (after stripping) stands for one
   or more whole lines;
@@ -13,27 +13,50 @@ elided, and only there:
   on its right. ``id=...``, ``Digest ..., attempt 1``, ``[...]`` and
   ``admin, auth, ...`` elide; ``Applying x_0001... OK`` and ``alias
   'default'...`` do not.
-- Three dots glued to a word, and any run of four or more dots (a test
-  runner's progress line), are literal text.
 
-Trailing blank lines are invisible and never compared. Whitespace inside a
-line must match (trailing spaces aside, which normalization removes).
+Everything else is literal: three dots glued to a word, and any run of four
+or more dots (a test runner's progress line). Trailing blank lines are
+invisible and never compared. Whitespace inside a line must match
+(trailing spaces aside, which normalization removes).
+
+docs/project/testing.md describes each elision (section "Comparing
+output"); tests/checker/test_testing_page.py fails when the page and
+:data:`ELISIONS` differ.
 """
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .normalize import normalize
 
-ELIDED_LINES = "..."
-# Three dots that are neither part of a longer run of dots nor glued to a
-# word, with the neighbours a token may have.
-_TOKEN = re.compile(r"(?<![^\s=(\[{<])(?<!\.)\.\.\.(?!\.)(?![^\s,:)\]}>])")
+
+@dataclass(frozen=True)
+class Elision:
+    name: str  # as docs/project/testing.md names it
+    mark: re.Pattern  # what the page writes
+    stands_for: str  # what the real output may hold there
+
+
+WHOLE_LINES = Elision(
+    "A line that is `...`",
+    # The whole line (fullmatch), indented or not.
+    re.compile(r"\s*\.\.\.\s*"),
+    "one or more whole lines",
+)
+INSIDE_A_LINE = Elision(
+    "`...` inside a line",
+    # Three dots that are neither part of a longer run of dots nor glued to
+    # a word, with the neighbours a token may have.
+    re.compile(r"(?<![^\s=(\[{<])(?<!\.)\.\.\.(?!\.)(?![^\s,:)\]}>])"),
+    "some text of that line, at least one character",
+)
+ELISIONS = (WHOLE_LINES, INSIDE_A_LINE)
 
 
 def elisions(line):
     """The (start, end) spans of *line* that are elision tokens."""
-    return [m.span() for m in _TOKEN.finditer(line)]
+    return [m.span() for m in INSIDE_A_LINE.mark.finditer(line)]
 
 
 @lru_cache(maxsize=4096)
@@ -62,7 +85,7 @@ def lines_match(want, got):
     def match(i, j):
         if i == len(want):
             return j == len(got)
-        if want[i].strip() == ELIDED_LINES:
+        if WHOLE_LINES.mark.fullmatch(want[i]):
             # One or more whole lines.
             return any(match(i + 1, k) for k in range(j + 1, len(got) + 1))
         if j == len(got):
@@ -80,3 +103,16 @@ def matches(expected, actual):
     if not isinstance(expected, str):
         expected = "\n".join(expected)
     return lines_match(_lines(expected), _lines(actual))
+
+
+def difference(expected_lines, actual_text):
+    """The page's lines and the real output, normalized, for a failure."""
+    want = normalize("\n".join(expected_lines)) or "(nothing)"
+    got = normalize(actual_text) or "(nothing)"
+    return (
+        "The page shows:\n" + indent(want) + "\nThe real run printed:\n" + indent(got)
+    )
+
+
+def indent(text):
+    return "\n".join("    " + line for line in text.splitlines())

@@ -3,9 +3,11 @@
 A part page may ask the reader to log in or submit a form on the site that
 ``runserver`` serves. The page marks that place with
 ``.. reader-action:: name``; the replay then calls ``name(reader)`` from
-``tests/stageNN/reader_actions.py``. The function uses :class:`Browser`
-against the running development server, and asserts what the page says the
-reader sees (a message, a form error), so the prose is checked too.
+``tests/proof/reader_actions/partNN.py``, NN being the part's number. The
+replay loads that file by its path; the stage's own tests never import it.
+The function uses :class:`Browser` against the running development server,
+and asserts what the page says the reader sees (a message, a form error),
+so the prose is checked too.
 """
 
 import html
@@ -16,8 +18,12 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
+from pathlib import Path
 
 from .paths import ROOT
+
+# tests/proof/reader_actions/partNN.py: the reader actions of part NN.
+ACTIONS = Path(__file__).with_name("reader_actions")
 
 # The password the replay gives to any account the page creates with
 # createsuperuser (the reader types their own at the prompt).
@@ -103,11 +109,18 @@ class Reader:
         return self._browser
 
 
+def actions_file(part):
+    """The file that holds part *part*'s reader actions."""
+    return ACTIONS / f"part{part:02d}.py"
+
+
 def load_action(part, name):
-    path = ROOT / "tests" / f"stage{part:02d}" / "reader_actions.py"
+    path = actions_file(part)
     if not path.is_file():
         raise LookupError(f"{path.relative_to(ROOT)} does not exist")
-    spec = importlib.util.spec_from_file_location(f"reader_actions_{part:02d}", path)
+    spec = importlib.util.spec_from_file_location(
+        f"reader_actions.part{part:02d}", path
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     action = getattr(module, name, None)
