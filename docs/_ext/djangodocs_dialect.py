@@ -1,7 +1,11 @@
-"""The parts of Django's documentation dialect that the tutorial uses.
+"""The markup of Django's documentation that the tutorial's chapters use.
 
-The chapters are written so that they could move into Django's own docs, so
-they use the same markup. This extension provides it, written for this site:
+Who this is for: the authors of the chapters and Django's docs team. The
+chapters are written so that they can move into Django's own docs, so they
+use Django's markup, and this extension provides it for this site with the
+behavior of Django's ``djangodocs`` extension (the code is our own). A page
+that uses only this markup is meant to move into Django's docs as it is.
+What only this site needs is in ``tutorial_markup.py``.
 
 Roles linking into Django's docs
     ``:setting:``, ``:djadmin:``, ``:ttag:``, ``:tfilter:`` and ``:lookup:``
@@ -25,64 +29,31 @@ Roles linking into Django's docs
 ``.. console::``
     A shell session written for Unix: lines starting with ``$`` and a space
     are commands, every other line is output (``^C`` stands for Ctrl+C).
-    It shows two tabs made of sphinx-inline-tabs nodes, "Linux/macOS" with
-    the session as written (highlighted as ``console``) and "Windows" with
-    :func:`to_windows` applied to it (highlighted as ``doscon``). An optional
-    ``:caption:`` is shown above the block in both tabs.
+    It shows two tabs, "Linux/macOS" with the session as written
+    (highlighted as ``console``) and "Windows" with :func:`to_windows`
+    applied to it (highlighted as ``doscon``). An optional ``:caption:`` is
+    shown above the block in both tabs.
 
-``.. illustrative:: LANGUAGE``
-    A code block that the tests do not run, such as a systemd unit. The
-    ``:reason:`` option, which says why, is required and is shown under the
-    block. ``:caption:`` is optional.
-
-Classifying code blocks for the audit
-    The test suite reads the pickled doctrees and classifies every
-    ``literal_block`` by its ``proof_kind`` attribute:
-
-    ``"console"``
-        the Unix block of a ``console`` directive; its outer container
-        carries ``proof_kind="console"`` too, and ``console_source``, the
-        session as written (plus ``caption`` when one was given);
-    ``"console-windows"``
-        the Windows block of a ``console`` directive, derived from the other;
-    ``"illustrative"``
-        an ``illustrative`` block (its reason is in ``proof_reason``);
-    ``"include"``
-        a block showing a file: ``literalinclude`` (and docutils' ``include``
-        with ``:literal:`` or ``:code:``) store the shown file's path in the
-        node's ``source`` *attribute*, ``node["source"]``, which differs from
-        the page's path, while ``code-block`` only sets the Python attribute
-        ``node.source``; the file is then ``node["source"]``;
-    ``"pycon"``
-        a block whose language is ``pycon`` (an interactive Python session);
-    unset
-        anything else, which the audit reports.
-
-    An ``include`` block of ``literalinclude`` also carries ``proof_lines``,
-    the line numbers of the file it shows (none for a ``:diff:``), and
-    ``proof_emphasized``, the file's line numbers of its emphasized lines,
-    so the replay knows which part of the file the reader has seen.
-
-    Every ``literal_block`` also gets ``proof_document``, the name of the
-    page it appears on (the console container gets it too). The stamping
-    happens on ``doctree-read``, before Sphinx pickles the doctree.
+    The doctree: a ``container`` (class ``console-block``) holding a
+    :class:`console_tabs` node with one :class:`console_tab` per platform,
+    each holding its ``literal_block`` (wrapped with its caption when there
+    is one). In HTML, a tab is a radio button, its label and the block, as
+    in Django's docs; ``docs/_static/console-tabs.css`` styles them and
+    ``docs/_static/console-tabs.js`` makes a choice apply to every console
+    of the page (and lets ``?tabs=Windows`` in a link choose the tab).
 """
 
-import os
+import html
 import re
+from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx import addnodes
-from sphinx.directives.code import (
-    LiteralInclude,
-    LiteralIncludeReader,
-    container_wrapper,
-)
+from sphinx.directives.code import container_wrapper
 from sphinx.util.docutils import SphinxDirective
-from sphinx_inline_tabs._impl import TabContainer
 
-__version__ = "1.0"
+__version__ = "2.0"
 
 # Role name -> (object type in Django's inventory, index entry template).
 CROSSREF_TYPES = {
@@ -100,6 +71,11 @@ WINDOWS_PROMPT = "...\\> "
 
 UNIX_LABEL = "Linux/macOS"
 WINDOWS_LABEL = "Windows"
+
+# The style and behavior of the tabs, in docs/_static/.
+STATIC_DIR = Path(__file__).resolve().parent.parent / "_static"
+TABS_CSS = "console-tabs.css"
+TABS_JS = "console-tabs.js"
 
 
 # -- Unix to Windows -----------------------------------------------------------
@@ -224,7 +200,48 @@ def to_windows(text):
     return "\n".join(lines)
 
 
-# -- Directives ----------------------------------------------------------------
+# -- The tabs of a console -----------------------------------------------------
+
+
+class console_tabs(nodes.container):
+    """The tabs of one console; ``group`` names them, unique in the page.
+
+    Builders other than HTML show it, and its tabs, as plain containers.
+    """
+
+
+class console_tab(nodes.container):
+    """One tab of a console: ``label`` names the platform, the children are
+    the block it shows."""
+
+
+def visit_console_tabs_html(translator, node):
+    translator.body.append('<div class="tab-set">\n')
+
+
+def depart_console_tabs_html(translator, node):
+    translator.body.append("</div>\n")
+
+
+def visit_console_tab_html(translator, node):
+    # A radio button per tab, all of a console in one group: the browser
+    # lets the reader choose with a click or with the arrow keys, and the
+    # style sheet shows the block after the chosen button's label.
+    group = node.parent["group"]
+    number = node.parent.index(node) + 1
+    button = html.escape(f"{group}-{number}")
+    checked = ' checked="checked"' if number == 1 else ""
+    translator.body.append(
+        f'<input class="tab-input" id="{button}" name="{html.escape(group)}"'
+        f' type="radio"{checked} />'
+        f'<label class="tab-label" for="{button}">'
+        f"{html.escape(node['label'], quote=False)}</label>"
+        '<div class="tab-content">\n'
+    )
+
+
+def depart_console_tab_html(translator, node):
+    translator.body.append("</div>\n")
 
 
 class ConsoleDirective(SphinxDirective):
@@ -235,220 +252,42 @@ class ConsoleDirective(SphinxDirective):
     optional_arguments = 0
     option_spec = {
         "caption": directives.unchanged_required,
-        # Which of the reader's terminals this is, when the page uses several
-        # (a shell, a worker, a server): the replay keeps a long-running
-        # command per terminal. Not shown; the prose names the terminal.
-        "terminal": directives.unchanged_required,
     }
 
     def run(self):
         self.assert_has_content()
-        docname = self.env.docname
         unix_text = "\n".join(self.content)
         caption = self.options.get("caption")
 
-        outer = nodes.container(
-            "",
-            classes=["console-block"],
-            proof_kind="console",
-            console_source=unix_text,
-            proof_document=docname,
+        console = nodes.container("", classes=["console-block"])
+        self.set_source_info(console)
+        tabs = console_tabs(
+            "", group=f"console-{self.env.new_serialno('console-tabs')}"
         )
-        if caption:
-            outer["caption"] = caption
-        outer["terminal"] = self.options.get("terminal", "main")
-        self.set_source_info(outer)
+        self.set_source_info(tabs)
+        console += tabs
 
         variants = [
-            (UNIX_LABEL, "console", "console", unix_text),
-            (WINDOWS_LABEL, "doscon", "console-windows", to_windows(unix_text)),
+            (UNIX_LABEL, "console", unix_text),
+            (WINDOWS_LABEL, "doscon", to_windows(unix_text)),
         ]
-        for position, (label, language, kind, text) in enumerate(variants):
-            block = nodes.literal_block(
-                text,
-                text,
-                language=language,
-                proof_kind=kind,
-                proof_document=docname,
-            )
+        for label, language, text in variants:
+            block = nodes.literal_block(text, text, language=language)
             self.set_source_info(block)
-            shown = container_wrapper(self, block, caption) if caption else block
-
-            # What sphinx-inline-tabs' "tab" directive builds: the first tab
-            # of each console starts a new set, the second joins it.
-            tab = TabContainer("", type="tab", new_set=position == 0)
+            tab = console_tab("", label=label)
             self.set_source_info(tab)
-            tab += nodes.label("", "", nodes.Text(label))
-            body = nodes.container("", is_div=True, classes=["tab-content"])
-            body += shown
-            tab += body
-            outer += tab
-        return [outer]
+            tab += container_wrapper(self, block, caption) if caption else block
+            tabs += tab
+        return [console]
 
 
-class IllustrativeDirective(SphinxDirective):
-    """A code block the tests do not run, with the reason why."""
-
-    has_content = True
-    required_arguments = 1
-    optional_arguments = 0
-    option_spec = {
-        "caption": directives.unchanged_required,
-        "reason": directives.unchanged_required,
-    }
-
-    def run(self):
-        reason = " ".join(self.options.get("reason", "").split())
-        if not reason:
-            raise self.error(
-                'The "illustrative" directive needs a :reason: option that '
-                "tells the reader why the tests do not run this block."
-            )
-        self.assert_has_content()
-        text = "\n".join(self.content)
-        block = nodes.literal_block(
-            text,
-            text,
-            language=self.arguments[0],
-            proof_kind="illustrative",
-            proof_reason=reason,
-            proof_document=self.env.docname,
-        )
-        self.set_source_info(block)
-
-        wrapper = nodes.container("", classes=["illustrative"])
-        self.set_source_info(wrapper)
-        caption = self.options.get("caption")
-        wrapper += container_wrapper(self, block, caption) if caption else block
-
-        reason_nodes, messages = self.state.inline_text(reason, self.lineno)
-        note = nodes.paragraph("", "", classes=["illustrative-note"])
-        self.set_source_info(note)
-        note += nodes.Text("Not run by the tests: ")
-        note += reason_nodes
-        if not reason.endswith((".", "!", "?")):
-            note += nodes.Text(".")
-        wrapper += note
-        return [wrapper, *messages]
-
-
-# -- What the reader does outside a terminal ---------------------------------
-
-
-class reader_action(nodes.General, nodes.Element):
-    """A step the reader takes in the browser, for the replay; never shown."""
-
-
-def skip_node(translator, node):
-    raise nodes.SkipNode
-
-
-class ReaderActionDirective(SphinxDirective):
-    """``.. reader-action:: name``: the prose around it tells the reader what
-    to do (log in, submit a form); the replay does the same by calling
-    ``name(reader)`` from ``tests/stageNN/reader_actions.py``. It renders
-    nothing."""
-
-    required_arguments = 1
-    has_content = False
-
-    def run(self):
-        name = self.arguments[0]
-        if not name.isidentifier():
-            raise self.error(f"reader-action: {name!r} is not a function name")
-        node = reader_action(
-            "", action=name, proof_kind="action", proof_document=self.env.docname
-        )
-        self.set_source_info(node)
-        return [node]
-
-
-# -- Which lines of a file a literalinclude shows ------------------------------
-
-
-class _NumberedLine(str):
-    """A line of an included file that remembers its line number."""
-
-    lineno = 0
-
-
-class _NumberingReader(LiteralIncludeReader):
-    """Sphinx's reader, with each line of the file numbered."""
-
-    def read_file(self, filename, location=None):
-        lines = super().read_file(filename, location=location)
-        numbered = []
-        for number, line in enumerate(lines, start=1):
-            line = _NumberedLine(line)
-            line.lineno = number
-            numbered.append(line)
-        return numbered
-
-
-def shown_line_numbers(filename, options, config):
-    """The line numbers (from 1) of *filename* that a literalinclude shows.
-
-    The same selection as Sphinx's (``:pyobject:``, ``:start-at:`` and the
-    other start and end options, ``:lines:``), before ``:dedent:``, which
-    changes no line's place. None for a ``:diff:``, which shows changes.
-    """
-    if "diff" in options:
-        return None
-    reader = _NumberingReader(filename, options, config)
-    lines = reader.read_file(filename)
-    for select in (
-        reader.pyobject_filter,
-        reader.start_filter,
-        reader.end_filter,
-        reader.lines_filter,
-    ):
-        lines = select(lines)
-    return [line.lineno for line in lines]
-
-
-class NumberedLiteralInclude(LiteralInclude):
-    """``literalinclude``, which also stamps the block with ``proof_lines``,
-    the line numbers of the file it shows (see :func:`shown_line_numbers`),
-    and ``proof_emphasized``, those of its emphasized lines."""
-
-    def run(self):
-        result = super().run()
-        for node in result:
-            for block in node.findall(nodes.literal_block):
-                if not block.get("source"):
-                    continue
-                try:
-                    shown = shown_line_numbers(
-                        block["source"], self.options, self.config
-                    )
-                except (OSError, ValueError):
-                    continue
-                if shown is None:
-                    continue
-                block["proof_lines"] = shown
-                emphasized = block.get("highlight_args", {}).get("hl_lines", [])
-                block["proof_emphasized"] = [
-                    shown[i - 1] for i in emphasized if 0 < i <= len(shown)
-                ]
-        return result
-
-
-# -- Classifying the other blocks ----------------------------------------------
-
-
-def classify_literal_blocks(app, doctree):
-    """Stamp proof_kind and proof_document on the page's literal blocks."""
-    docname = app.env.docname
-    page = os.path.normcase(os.path.realpath(app.env.doc2path(docname)))
-    for node in doctree.findall(nodes.literal_block):
-        node["proof_document"] = docname
-        if node.get("proof_kind"):
-            continue
-        shown_file = node.get("source")
-        if shown_file and os.path.normcase(os.path.realpath(shown_file)) != page:
-            node["proof_kind"] = "include"
-        elif node.get("language") == "pycon":
-            node["proof_kind"] = "pycon"
+def add_tabs_assets(app):
+    """Copy the tabs' style sheet and script with the static files, unless
+    the site's ``html_static_path`` holds their folder already."""
+    confdir = Path(app.confdir)
+    static = {(confdir / path).resolve() for path in app.config.html_static_path}
+    if STATIC_DIR not in static:
+        app.config.html_static_path.append(str(STATIC_DIR))
 
 
 # -- django-admin commands -----------------------------------------------------
@@ -464,9 +303,6 @@ def parse_django_admin(env, signature, signode):
 
 
 def setup(app):
-    # The tabs of a console are this extension's nodes.
-    app.setup_extension("sphinx_inline_tabs")
-
     for role, (objtype, index) in CROSSREF_TYPES.items():
         app.add_crossref_type(directivename=objtype, rolename=role, indextemplate=index)
     app.add_object_type(
@@ -476,17 +312,11 @@ def setup(app):
         parse_node=parse_django_admin,
     )
     app.add_directive("console", ConsoleDirective)
-    app.add_directive("literalinclude", NumberedLiteralInclude, override=True)
-    app.add_directive("illustrative", IllustrativeDirective)
-    app.add_node(
-        reader_action,
-        **{
-            builder: (skip_node, None)
-            for builder in ("html", "latex", "text", "man", "texinfo")
-        },
-    )
-    app.add_directive("reader-action", ReaderActionDirective)
-    app.connect("doctree-read", classify_literal_blocks)
+    app.add_node(console_tabs, html=(visit_console_tabs_html, depart_console_tabs_html))
+    app.add_node(console_tab, html=(visit_console_tab_html, depart_console_tab_html))
+    app.connect("builder-inited", add_tabs_assets)
+    app.add_css_file(TABS_CSS)
+    app.add_js_file(TABS_JS)
     return {
         "version": __version__,
         "parallel_read_safe": True,

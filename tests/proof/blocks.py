@@ -2,7 +2,7 @@
 
 The blocks are read from the doctrees of the proof build, so they are
 exactly what the site shows (after includes, ``:lines:`` and the rest).
-``docs/_ext/djangodocs_dialect.py`` stamps each block with a
+``docs/_ext/tutorial_markup.py`` stamps each block with a
 ``proof_kind``; this module turns the doctree into :class:`Block` objects.
 """
 

@@ -12,7 +12,7 @@ The model, for one file of the stage (the *final* file):
 - diffing previous to final tells which final lines the reader already has
   (the lines kept unchanged) and which lines of the previous file are gone;
 - each block that shows the file covers the final lines it shows
-  (``proof_lines``, which ``docs/_ext/djangodocs_dialect.py`` stamps on a
+  (``proof_lines``, which ``docs/_ext/tutorial_markup.py`` stamps on a
   ``literalinclude``); a block that shows the whole file, or a ``:diff:``,
   covers all of it;
 - the reader's file is then, in the final file's order: every kept line,
