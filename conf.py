@@ -21,9 +21,13 @@ extensions = [
     "sphinx.ext.intersphinx",
     "myst_parser",
     "sphinx_copybutton",
-    "sphinx_inline_tabs",
+    # Django's documentation dialect (roles, the console with its tabs).
     "djangodocs_dialect",
+    # This site's own markup and the stamping the proof reads.
+    "tutorial_markup",
     "stages",
+    # A warning for :emphasize-lines: that point at blank lines.
+    "emphasized_lines",
 ]
 
 source_suffix = {

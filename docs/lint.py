@@ -6,8 +6,9 @@
   our own: prose lines of at most 79 columns, no ``:py:`` prefix on roles,
   and none of the words that WRITING.md bans from the prose;
 - the spelling of everything in ``docs/`` with codespell;
-- the project's Python code with ``ruff check`` and ``ruff format --check``
-  (which files: ``ruff.toml``).
+- the project's Python code, the reader's in ``tutorial_project/`` too, with
+  ``ruff check`` and ``ruff format --check`` (which files and rules:
+  ``ruff.toml``, and ``tutorial_project/ruff.toml`` for the reader's code).
 
 Given paths, it checks only those: ``.txt`` files as pages, every file for
 spelling, ``.py`` files with ruff; a folder stands for the files in it. Each
@@ -210,8 +211,12 @@ def check_spelling(paths):
 
 
 def check_python(paths=None):
-    """ruff's findings in *paths*, or in the files ruff.toml names."""
-    config = ["--config", str(ROOT / "ruff.toml")]
+    """ruff's findings in *paths*, or in the files ruff.toml names.
+
+    ruff reads the configuration nearest to each file, as it does when run
+    by hand: ``tutorial_project/ruff.toml`` for a stage's file, ``ruff.toml``
+    for the others and for files outside the project.
+    """
     targets = [str(path) for path in paths] if paths is not None else []
     problems = []
     for command, label in (
@@ -219,7 +224,7 @@ def check_python(paths=None):
         (["format", "--check"], "ruff format"),
     ):
         status, output = _run(
-            ["ruff", *command, "--output-format", "concise", *config, *targets]
+            ["ruff", *command, "--output-format", "concise", *targets]
         )
         found = [line for line in output if _TOOL_PROBLEM.match(line)]
         if status != 0 and (status != 1 or not found):

@@ -1,9 +1,12 @@
-"""The site's own Sphinx extensions, docs/_ext/djangodocs_dialect.py and
-docs/_ext/stages.py: the Unix-to-Windows translation rule by rule, and one
-small Sphinx build in a temporary folder that exercises every directive.
+"""The site's own Sphinx extensions, docs/_ext/djangodocs_dialect.py (Django's
+markup), docs/_ext/tutorial_markup.py (the site's own) and docs/_ext/stages.py:
+the Unix-to-Windows translation rule by rule, one small Sphinx build in a
+temporary folder that exercises every directive, and one with the dialect
+alone; docs/_ext/emphasized_lines.py in builds that ``make html`` fails.
 """
 
 import os
+import subprocess
 import sys
 import textwrap
 import zipfile
@@ -16,10 +19,10 @@ from docutils import nodes
 EXT_DIR = Path(__file__).resolve().parents[2] / "docs" / "_ext"
 sys.path.insert(0, str(EXT_DIR))
 
-from djangodocs_dialect import to_windows  # noqa: E402
+from djangodocs_dialect import console_tab, console_tabs, to_windows  # noqa: E402
 from stages import build_archive, stage_files  # noqa: E402
 
-from proof.sphinx_build import build_small_site  # noqa: E402
+from proof.sphinx_build import build_small_site, write_stage_site  # noqa: E402
 
 # -- to_windows ------------------------------------------------------------------
 
@@ -107,7 +110,9 @@ exact std:fieldlookup 1 ref/models/querysets/#std-fieldlookup-$ -
 """
 
 CONF = """\
-extensions = ["sphinx.ext.intersphinx", "djangodocs_dialect", "stages"]
+extensions = [
+    "sphinx.ext.intersphinx", "djangodocs_dialect", "tutorial_markup", "stages"
+]
 root_doc = "index"
 source_suffix = {".txt": "restructuredtext"}
 nitpicky = True
@@ -297,8 +302,6 @@ def test_intersphinx_resolves_the_roles(site):
 
 
 def test_console_makes_two_tabs(site):
-    from sphinx_inline_tabs._impl import TabContainer
-
     consoles = [
         node
         for node in _doctree(site, "index").findall(nodes.container)
@@ -313,9 +316,13 @@ def test_console_makes_two_tabs(site):
     assert first["proof_document"] == "index"
     assert first.source.endswith("index.txt") and first.line == 9
 
-    tabs = [child for child in first.children if isinstance(child, TabContainer)]
-    assert [tab[0].astext() for tab in tabs] == ["Linux/macOS", "Windows"]
-    assert [tab["new_set"] for tab in tabs] == [True, False]
+    [tab_set] = first.children
+    assert isinstance(tab_set, console_tabs)
+    tabs = list(tab_set.children)
+    assert all(isinstance(tab, console_tab) for tab in tabs)
+    assert [tab["label"] for tab in tabs] == ["Linux/macOS", "Windows"]
+    # Each console is its own group of tabs.
+    assert [c[0]["group"] for c in consoles] == ["console-0", "console-1"]
 
     blocks = list(first.findall(nodes.literal_block))
     assert [b["language"] for b in blocks] == ["console", "doscon"]
@@ -335,8 +342,68 @@ def test_console_tabs_render_as_separate_tab_sets(site):
     root, _, _ = site
     html = (root / "html" / "index.html").read_text()
     assert html.count('class="tab-set') == 2
+    # One radio group per console, its first tab chosen.
+    for group in ("console-0", "console-1"):
+        assert html.count(f'name="{group}"') == 2
+        assert (
+            f'<input class="tab-input" id="{group}-1" name="{group}" type="radio"'
+            ' checked="checked" /><label class="tab-label"'
+            f' for="{group}-1">Linux/macOS</label>'
+        ) in html
+        assert (
+            f'<input class="tab-input" id="{group}-2" name="{group}" type="radio"'
+            f' /><label class="tab-label" for="{group}-2">Windows</label>'
+        ) in html
     assert html.count('<div class="highlight-doscon') == 2
     assert html.count('<div class="highlight-console') == 2
+
+
+DIALECT_ONLY_PAGE = """\
+Index
+=====
+
+.. console::
+    :caption: Migrate
+
+    $ python manage.py migrate
+"""
+
+
+def test_the_dialect_builds_a_page_alone(tmp_path):
+    """What could go to Django's docs needs nothing of this site's markup,
+    and stamps nothing for the proof; the tabs bring their style and script.
+    """
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["djangodocs_dialect"]\nroot_doc = "index"\n'
+        'html_theme = "basic"\n'
+    )
+    (docs / "index.rst").write_text(DIALECT_ONLY_PAGE)
+    app, warnings = build_small_site(tmp_path)
+    assert warnings == ""
+    assert "tutorial_markup" not in app.extensions
+    [console] = [
+        node
+        for node in app.env.get_doctree("index").findall(nodes.container)
+        if "console-block" in node["classes"]
+    ]
+    assert [b["language"] for b in console.findall(nodes.literal_block)] == [
+        "console",
+        "doscon",
+    ]
+    stamps = {"console_source", "terminal", "caption"}
+    stamped = [
+        node
+        for node in console.findall(nodes.Element)
+        if any(name in stamps or name.startswith("proof_") for name in node.attributes)
+    ]
+    assert stamped == []
+    html = (tmp_path / "html" / "index.html").read_text()
+    assert html.count('class="tab-label"') == 2
+    for asset in ("console-tabs.css", "console-tabs.js"):
+        assert f"_static/{asset}" in html
+        assert (tmp_path / "html" / "_static" / asset).is_file()
 
 
 def test_blocks_are_classified(site):
@@ -399,7 +466,7 @@ class Second:
 def test_literalinclude_records_the_lines_it_shows(tmp_path, options, lines):
     from types import SimpleNamespace
 
-    from djangodocs_dialect import shown_line_numbers
+    from tutorial_markup import shown_line_numbers
 
     path = tmp_path / "shown.py"
     path.write_text(SHOWN_FILE)
@@ -474,13 +541,7 @@ def test_stage_archive_is_deterministic(tmp_path):
 
 
 def test_new_stage_file_rebuilds_page_and_archive(tmp_path):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "conf.py").write_text(
-        'extensions = ["stages"]\nroot_doc = "index"\n'
-        'stages_dir = "../project"\nhtml_theme = "basic"\n'
-    )
-    (docs / "index.rst").write_text("Index\n=====\n\n.. stage:: 1\n")
+    write_stage_site(tmp_path, "Index\n=====\n\n.. stage:: 1\n")
     stage = tmp_path / "project" / "stage01"
     _make_stage(stage)
     app, warnings = build_small_site(tmp_path)
@@ -503,3 +564,71 @@ def test_new_stage_file_rebuilds_page_and_archive(tmp_path):
     assert warnings == ""
     assert app.env.all_docs["index"] > read_at
     assert "community/testimonials/views.py" in archived()
+
+
+# -- emphasized_lines ----------------------------------------------------------
+
+EMPHASIZED_FILE = """\
+import os
+
+import sys
+
+
+def first():
+    return os, sys
+"""
+
+
+def _build_with_emphasis(tmp_path, options):
+    """Build a page that includes EMPHASIZED_FILE with *options*, as
+    ``make html`` builds (``-W``): the exit status and the warnings."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["emphasized_lines"]\nroot_doc = "index"\n'
+        'source_suffix = {".txt": "restructuredtext"}\nhtml_theme = "basic"\n'
+    )
+    (docs / "shown.py").write_text(EMPHASIZED_FILE)
+    lines = "".join(f"    :{name}: {value}\n" for name, value in options.items())
+    (docs / "index.txt").write_text(
+        f"Title\n=====\n\n.. literalinclude:: shown.py\n{lines}"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-E", "-n", "-W", "--keep-going", "-q"]
+        + ["-b", "html", str(docs), str(tmp_path / "html")],
+        env={**os.environ, "PYTHONPATH": str(EXT_DIR)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, done.stderr.splitlines()
+
+
+# The directive is on line 4 of the page.
+DIRECTIVE = "index.txt:4:"
+
+
+def test_emphasized_lines_of_the_piece_shown_pass(tmp_path):
+    options = {"start-at": "import sys", "emphasize-lines": "1,4-5"}
+    assert _build_with_emphasis(tmp_path, options) == (0, [])
+
+
+def test_an_emphasized_line_past_the_block_fails_the_build(tmp_path):
+    # The piece from "def first" has two lines: 3 is past its end.
+    options = {"start-at": "def first", "emphasize-lines": "1,3"}
+    status, warnings = _build_with_emphasis(tmp_path, options)
+    assert status == 1
+    ours = [line for line in warnings if DIRECTIVE in line]
+    assert len(ours) == 1
+    assert (
+        ":emphasize-lines: '1,3' names line 3, past the end of the block (2 lines)"
+        in ours[0]
+    )
+
+
+def test_an_emphasized_blank_line_fails_the_build(tmp_path):
+    status, warnings = _build_with_emphasis(tmp_path, {"emphasize-lines": "1-3"})
+    assert status == 1
+    assert len(warnings) == 1
+    assert DIRECTIVE in warnings[0]
+    assert ":emphasize-lines: highlights blank line 2 of the block" in warnings[0]

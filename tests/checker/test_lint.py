@@ -5,6 +5,7 @@ Each test writes a small file and runs the lint entry point on it, as
 """
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -16,11 +17,11 @@ LINT = ROOT / "docs" / "lint.py"
 LONG_PROSE = " ".join(["word"] * 18).ljust(90, "s")
 
 
-def lint(*paths):
+def lint(*paths, script=LINT):
     """Run docs/lint.py on *paths*: its exit status and its report lines."""
     done = subprocess.run(
-        [sys.executable, LINT, *map(str, paths)],
-        cwd=ROOT,
+        [sys.executable, script, *map(str, paths)],
+        cwd=script.parent.parent,
         capture_output=True,
         text=True,
         timeout=120,
@@ -145,3 +146,63 @@ def test_the_banned_words_are_those_contributing_md_names():
     text = (ROOT / "docs" / "project" / "contributing.md").read_text()
     [rule] = re.findall(r"\*\*Words to avoid\.\*\*(.*?):", text, re.DOTALL)
     assert set(re.findall(r'"(\w+)"', rule)) == set(module.BANNED_WORDS)
+
+
+# The reader's code, linted as `make lint` lints the project: a copy of the
+# lint, of both ruff configurations and of two stages, in a folder laid out as
+# the project is. Stage 1 holds startproject's and startapp's files as Django
+# writes them; stage 6 imports the project's own packages.
+COPIED_STAGES = ("stage01", "stage06")
+STAGE_NOISE = shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3*", "media")
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    (tmp_path / "docs").mkdir()
+    shutil.copy(LINT, tmp_path / "docs" / "lint.py")
+    shutil.copy(ROOT / "ruff.toml", tmp_path / "ruff.toml")
+    stages = tmp_path / "tutorial_project"
+    stages.mkdir()
+    shutil.copy(ROOT / "tutorial_project" / "ruff.toml", stages / "ruff.toml")
+    for stage in COPIED_STAGES:
+        source = ROOT / "tutorial_project" / stage
+        shutil.copytree(source, stages / stage, ignore=STAGE_NOISE)
+    return tmp_path
+
+
+def lint_copy(project):
+    """`make lint` in the copy: docs/lint.py with no paths."""
+    return lint(script=project / "docs" / "lint.py")
+
+
+def test_the_stages_pass_as_they_are(project_copy):
+    assert lint_copy(project_copy) == (0, [])
+
+
+def test_an_unformatted_stage_file_fails(project_copy):
+    tasks = project_copy / "tutorial_project" / "stage01" / "testimonials" / "tasks.py"
+    text = tasks.read_text()
+    assert "return len(text.split())" in text
+    tasks.write_text(text.replace("len(text.split())", "len( text.split() )"))
+    status, report = lint_copy(project_copy)
+    assert status == 1
+    assert len(report) == 1
+    assert report[0].startswith("tutorial_project/stage01/testimonials/tasks.py:")
+    assert report[0].endswith("File would be reformatted (ruff format)")
+
+
+def test_a_stages_own_packages_are_sorted_first_party(project_copy):
+    # In a stage, mysite and testimonials are first-party: a group of their
+    # own after Django's. As third-party packages (the rule outside the
+    # stages) this block would be sorted.
+    tests = project_copy / "tutorial_project" / "stage06" / "mysite" / "tests.py"
+    text = tests.read_text()
+    groups = "from django.utils import timezone\n\nfrom mysite.testing import"
+    assert text.count(groups) == 1
+    tests.write_text(text.replace(groups, groups.replace("\n\n", "\n")))
+    status, report = lint_copy(project_copy)
+    assert status == 1
+    assert len(report) == 1
+    assert re.match(
+        r"tutorial_project/stage06/mysite/tests\.py:\d+:1: I001 ", report[0]
+    )

@@ -22,9 +22,7 @@ def notify_staff_about_testimonial(testimonial_id):
     are stored as JSON until a worker runs the task, and the worker then
     reads the testimonial as it is at that moment.
     """
-    testimonial = Testimonial.objects.select_related("author").get(
-        pk=testimonial_id
-    )
+    testimonial = Testimonial.objects.select_related("author").get(pk=testimonial_id)
     recipients = list(
         get_user_model()
         .objects.filter(is_superuser=True, is_active=True)

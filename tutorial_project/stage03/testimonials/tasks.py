@@ -30,9 +30,7 @@ def enqueue_notification(testimonial_id, attempt=1, run_after=None):
         result = notify_staff_about_testimonial.using(run_after=run_after).enqueue(
             testimonial_id, attempt=attempt
         )
-        Testimonial.objects.filter(pk=testimonial_id).update(
-            notification_id=result.id
-        )
+        Testimonial.objects.filter(pk=testimonial_id).update(notification_id=result.id)
     return result
 
 
@@ -50,9 +48,7 @@ def notify_staff_about_testimonial(testimonial_id, attempt=1):
     error while sending, so the staff get one email, except in the rare case
     where the connection breaks after the server accepted the message.
     """
-    testimonial = Testimonial.objects.select_related("author").get(
-        pk=testimonial_id
-    )
+    testimonial = Testimonial.objects.select_related("author").get(pk=testimonial_id)
     recipients = list(
         get_user_model()
         .objects.filter(is_superuser=True, is_active=True)

@@ -33,9 +33,7 @@ def enqueue_notification(testimonial_id, attempt=1, run_after=None):
         result = notify_staff_about_testimonial.using(run_after=run_after).enqueue(
             testimonial_id, attempt=attempt
         )
-        Testimonial.objects.filter(pk=testimonial_id).update(
-            notification_id=result.id
-        )
+        Testimonial.objects.filter(pk=testimonial_id).update(notification_id=result.id)
     return result
 
 
@@ -63,9 +61,7 @@ def notify_staff_about_testimonial(testimonial_id, attempt=1):
     error while sending, so the staff get one email, except in the rare case
     where the connection breaks after the server accepted the message.
     """
-    testimonial = Testimonial.objects.select_related("author").get(
-        pk=testimonial_id
-    )
+    testimonial = Testimonial.objects.select_related("author").get(pk=testimonial_id)
     recipients = staff_emails()
     if not recipients:
         return 0
@@ -156,10 +152,8 @@ def send_digest(context):
     enqueues one task per batch. It returns the ids of those tasks, which
     is how digest_progress() follows them.
     """
-    testimonial_ids = list(
-        Testimonial.objects.filter(status=Testimonial.Status.APPROVED)
-        .values_list("pk", flat=True)[:5]
-    )
+    approved = Testimonial.objects.filter(status=Testimonial.Status.APPROVED)
+    testimonial_ids = list(approved.values_list("pk", flat=True)[:5])
     member_ids = list(
         get_user_model()
         .objects.filter(is_active=True)
@@ -175,8 +169,7 @@ def send_digest(context):
     # batches behind that a second run would send again.
     with transaction.atomic():
         batch_ids = [
-            send_digest_batch.enqueue(batch, testimonial_ids).id
-            for batch in batches
+            send_digest_batch.enqueue(batch, testimonial_ids).id for batch in batches
         ]
     logger.info(
         "Digest %s, attempt %d: %d members in %d batches",

@@ -16,9 +16,7 @@ class Testimonial(models.Model):
     )
     title = models.CharField(max_length=100)
     text = models.TextField()
-    status = models.CharField(
-        max_length=10, choices=Status, default=Status.PENDING
-    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The id of the latest task that notifies the staff about it.

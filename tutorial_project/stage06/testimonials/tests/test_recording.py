@@ -130,9 +130,7 @@ class SubmitTests(RecordingTestCase):
         self.assertEqual([a.kwargs["attempt"] for a in attempts], [1, 2, 3])
         for attempt in attempts:
             self.assertEqual(attempt.status, TaskResultStatus.FAILED)
-            self.assertEqual(
-                attempt.errors[0].exception_class, ConnectionRefusedError
-            )
+            self.assertEqual(attempt.errors[0].exception_class, ConnectionRefusedError)
         testimonial.refresh_from_db()
         self.assertEqual(testimonial.notification_id, attempts[-1].id)
         # Each failure is logged; the alert to the admins can't be sent.
@@ -206,9 +204,7 @@ class DigestTests(RecordingTestCase):
         self.assertEqual(sorted(len(email.bcc) for email in mail.outbox), [1, 50, 50])
 
 
-STRICT_TASKS = {
-    "default": {**RECORDING_TASKS["default"], "OPTIONS": {"strict": True}}
-}
+STRICT_TASKS = {"default": {**RECORDING_TASKS["default"], "OPTIONS": {"strict": True}}}
 
 
 @override_settings(TASKS=STRICT_TASKS)

@@ -26,7 +26,7 @@ def run_worker():
         )
     finally:
         # Leave the log levels as the settings made them, for later tests.
-        for logger, level in zip(WORKER_LOGGERS, levels):
+        for logger, level in zip(WORKER_LOGGERS, levels, strict=True):
             logger.setLevel(level)
 
 
