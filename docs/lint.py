@@ -5,6 +5,9 @@
 - the reST pages (``docs/**/*.txt``) with sphinx-lint's checkers and three of
   our own: prose lines of at most 79 columns, no ``:py:`` prefix on roles,
   and none of the words that WRITING.md bans from the prose;
+- the Python statements of the pages' interactive sessions (``pycon``
+  blocks) with ``ruff format``, at 79 columns as Django's docs format theirs
+  (blacken-docs in Django's ``make black``);
 - the spelling of everything in ``docs/`` with codespell;
 - the project's Python code, the reader's in ``tutorial_project/`` too, with
   ``ruff check`` and ``ruff format --check`` (which files and rules:
@@ -17,9 +20,11 @@ is any.
 """
 
 import argparse
+import codeop
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from sphinxlint.checkers import all_checkers, checker
@@ -44,6 +49,10 @@ NOT_TEXT = "*.png,*.jpg,*.svg,*.inv"
 # Dictionaries of codespell: common typos, rarer ones, and British spellings
 # (the pages spell as Django does, in American English).
 SPELLING_DICTIONARIES = "clear,rare,en-GB_to_en-US"
+
+# The statements of interactive sessions, formatted as Django's docs format
+# theirs: blacken-docs with 79 columns, which ruff's formatter matches.
+SESSION_LINE_LENGTH = 79
 
 # sphinx-lint's own line-length checker is replaced by ours.
 SPHINX_LINT_REPLACED = {"line-too-long"}
@@ -173,6 +182,102 @@ def check_page(path, checkers=None):
     return [f"{_shown(path)}:{lno}: {message}" for lno, message in sorted(problems)]
 
 
+_PYCON_BLOCK = re.compile(r"^(\s*)\.\. code-block:: pycon\s*$")
+
+
+def session_statements(path):
+    """(line, source) of each statement typed in the page's pycon blocks.
+
+    A statement is a ``>>>`` line and its ``...`` continuation lines; a bare
+    ``...`` ends a compound statement (the empty line the console asks for)
+    and is elided output anywhere else.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    index = 0
+    while index < len(lines):
+        match = _PYCON_BLOCK.match(lines[index])
+        index += 1
+        if not match:
+            continue
+        indent = len(match.group(1))
+        body = []
+        while index < len(lines) and (
+            not lines[index].strip()
+            or len(lines[index]) - len(lines[index].lstrip()) > indent
+        ):
+            body.append((index + 1, lines[index].strip()))
+            index += 1
+        yield from _statements(body)
+
+
+def _statements(body):
+    position = 0
+    while position < len(body):
+        number, text = body[position]
+        position += 1
+        if not (text.startswith(">>> ") or text == ">>>"):
+            continue
+        source = [text[4:]]
+        while position < len(body):
+            following = body[position][1]
+            if following.startswith("... "):
+                source.append(following[4:])
+                position += 1
+                continue
+            if following == "..." and _incomplete(source):
+                position += 1
+            break
+        yield number, "\n".join(source) + "\n"
+
+
+def _incomplete(source):
+    try:
+        return codeop.compile_command("\n".join(source), symbol="single") is None
+    except SyntaxError:
+        return False
+
+
+def check_sessions(pages):
+    """Session statements that ``ruff format`` would write otherwise."""
+    statements = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for page in pages:
+            for number, source in session_statements(page):
+                name = f"statement{len(statements)}.py"
+                (Path(folder) / name).write_text(source)
+                statements[name] = (page, number)
+        if not statements:
+            return []
+        status, output = _run(
+            [
+                "ruff",
+                "format",
+                "--isolated",
+                "--line-length",
+                str(SESSION_LINE_LENGTH),
+                "--diff",
+                folder,
+            ]
+        )
+        if status not in (0, 1):
+            return [f"ruff format failed on the sessions ({status}):", *output]
+        # ruff's diff: one "--- file" header, then its changes, per file.
+        problems, current = [], None
+        for line in output:
+            name = Path(line[4:].strip()).name if line.startswith("--- ") else None
+            if name in statements:
+                page, number = statements[name]
+                current = [
+                    f"{_shown(page)}:{number}: a session statement that "
+                    "`ruff format` would write as:"
+                ]
+                problems.append(current)
+            elif current is not None and line[:1] in ("+", " "):
+                if not line.startswith("+++ "):
+                    current.append("    " + line[1:])
+        return ["\n".join(problem) for problem in sorted(problems)]
+
+
 def _shown(path):
     """A path as the problems name it: from the project's top when inside."""
     try:
@@ -257,6 +362,7 @@ def lint(paths=None):
     problems = []
     for page in pages:
         problems += check_page(page)
+    problems += check_sessions(pages)
     if spelled:
         problems += check_spelling(spelled)
     if python is None or python:

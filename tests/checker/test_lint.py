@@ -137,6 +137,52 @@ def test_unsorted_imports_fail(tmp_path):
     assert re.match(rf"{re.escape(str(path))}:1:1: I001 ", report[0])
 
 
+SESSION = """Title
+=====
+
+.. code-block:: pycon
+
+    >>> from testimonials.tasks import count_words
+    >>> result = count_words.enqueue( 'a b' )
+    >>> for word in ["one", "two"]:
+    ...     print(word)
+    ...
+    one
+    two
+    >>> result.status
+    ...
+"""
+
+
+def test_an_unformatted_session_statement_fails(tmp_path):
+    """Only the statement ruff would change is named, with ruff's version;
+    a bare ``...`` ends the loop, and after the last statement is output."""
+    path = page(tmp_path, SESSION)
+    status, report = lint(path)
+    assert status == 1
+    assert report == [
+        f"{path}:7: a session statement that `ruff format` would write as:",
+        '    result = count_words.enqueue("a b")',
+    ]
+    path.write_text(SESSION.replace("enqueue( 'a b' )", 'enqueue("a b")'))
+    assert lint(path) == (0, [])
+
+
+def test_session_statements_are_read_as_the_console_reads_them(tmp_path):
+    sys.path.insert(0, str(LINT.parent))
+    try:
+        from lint import session_statements
+    finally:
+        sys.path.remove(str(LINT.parent))
+    statements = list(session_statements(page(tmp_path, SESSION)))
+    assert statements == [
+        (6, "from testimonials.tasks import count_words\n"),
+        (7, "result = count_words.enqueue( 'a b' )\n"),
+        (8, 'for word in ["one", "two"]:\n    print(word)\n'),
+        (13, "result.status\n"),
+    ]
+
+
 def test_the_banned_words_are_those_contributing_md_names():
     sys.path.insert(0, str(LINT.parent))
     try:
