@@ -213,9 +213,10 @@ COPY_CASES = [
         "DBTaskResult.objects.values(",
         "from pprint import pp\n"
         "from django_tasks_db.models import DBTaskResult\n"
-        "pp(DBTaskResult.objects.values(\n"
+        "row = DBTaskResult.objects.values(\n"
         '    "task_path", "args_kwargs", "status", "return_value"\n'
-        ").get(id=result.id))",
+        ").get(id=result.id)\n"
+        "pp(row)",
         id="pycon-continuation",
     ),
 ]

@@ -71,6 +71,7 @@ WINDOWS_PROMPT = "...\\> "
 
 UNIX_LABEL = "Linux/macOS"
 WINDOWS_LABEL = "Windows"
+SERVER_LABEL = "Linux server"
 
 # The style and behavior of the tabs, in docs/_static/.
 STATIC_DIR = Path(__file__).resolve().parent.parent / "_static"
@@ -245,13 +246,19 @@ def depart_console_tab_html(translator, node):
 
 
 class ConsoleDirective(SphinxDirective):
-    """A shell session, shown for Linux/macOS and for Windows."""
+    """A shell session, shown for Linux/macOS and for Windows.
+
+    With ``:server:``, the session runs on a Linux server (systemd, apt,
+    PostgreSQL's tools): it is shown once, in a tab of its own, and no
+    Windows version is made.
+    """
 
     has_content = True
     required_arguments = 0
     optional_arguments = 0
     option_spec = {
         "caption": directives.unchanged_required,
+        "server": directives.flag,
     }
 
     def run(self):
@@ -267,10 +274,13 @@ class ConsoleDirective(SphinxDirective):
         self.set_source_info(tabs)
         console += tabs
 
-        variants = [
-            (UNIX_LABEL, "console", unix_text),
-            (WINDOWS_LABEL, "doscon", to_windows(unix_text)),
-        ]
+        if "server" in self.options:
+            variants = [(SERVER_LABEL, "console", unix_text)]
+        else:
+            variants = [
+                (UNIX_LABEL, "console", unix_text),
+                (WINDOWS_LABEL, "doscon", to_windows(unix_text)),
+            ]
         for label, language, text in variants:
             block = nodes.literal_block(text, text, language=language)
             self.set_source_info(block)

@@ -94,9 +94,10 @@ class TutorialConsoleDirective(djangodocs_dialect.ConsoleDirective):
         if "caption" in self.options:
             console["caption"] = self.options["caption"]
         console["terminal"] = self.options.get("terminal", "main")
-        unix, windows = console.findall(nodes.literal_block)
+        unix, *windows = console.findall(nodes.literal_block)
         unix["proof_kind"] = "console"
-        windows["proof_kind"] = "console-windows"
+        for block in windows:
+            block["proof_kind"] = "console-windows"
         return [console]
 
 

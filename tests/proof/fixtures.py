@@ -25,3 +25,17 @@ def postgres():
         pytest.skip(MISSING)
     with postgres_server() as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def own_postgres():
+    """A PostgreSQL server for one test module alone, which its tests may
+    stop and restart (:meth:`~proof.postgres.PostgresServer.restart`): the
+    session's server serves the tests running in parallel, and must stay up.
+    The module's tests run one after the other, in one process."""
+    from .postgres import MISSING, binaries, postgres_server
+
+    if binaries() is None:
+        pytest.skip(MISSING)
+    with postgres_server() as server:
+        yield server

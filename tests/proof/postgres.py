@@ -23,6 +23,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,6 +110,10 @@ class PostgresServer:
             "UTF8",
             "--no-sync",
         )
+        return self.start_again()
+
+    def start_again(self):
+        """Start the server on its existing data folder (after :meth:`stop`)."""
         options = (
             f"-c listen_addresses='' -k {self.socket_dir} -p {PORT} "
             "-c fsync=off -c full_page_writes=off"
@@ -126,17 +131,32 @@ class PostgresServer:
         )
         return self
 
-    def stop(self):
+    def stop(self, mode="fast", check=False):
+        """Stop the server: ``fast`` ends every session at once, as a
+        service manager's stop does; ``immediate`` stops without shutting
+        down cleanly, as a crash would."""
         self._run(
             "pg_ctl",
             "--pgdata",
             str(self.data),
             "--mode",
-            "fast",
+            mode,
             "--wait",
             "stop",
-            check=False,
+            check=check,
         )
+
+    def is_running(self):
+        done = self._run("pg_ctl", "--pgdata", str(self.data), "status", check=False)
+        return done.returncode == 0
+
+    def restart(self, mode="fast", down_for=0.0):
+        """Stop the server, wait *down_for* seconds, and start it again:
+        every client's connection ends, as with ``systemctl restart
+        postgresql``."""
+        self.stop(mode, check=True)
+        time.sleep(down_for)
+        return self.start_again()
 
     def connect(self, dbname="postgres"):
         import psycopg

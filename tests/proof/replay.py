@@ -33,6 +33,7 @@ from .fragments import ReaderFiles
 from .paths import BUILD, PROJECT_DIR_NAME, VENV_BIN, stage_dir, stage_files, where
 from .processes import clean_env, port_holder
 from .reader import Reader, load_action
+from .server import ReplayServer
 from .session import SessionError, run_statement, statements
 from .standins import (
     COMMAND_TIMEOUT,
@@ -61,6 +62,8 @@ class Replay:
         # terminal name -> the long-running command it shows
         self.backgrounds = {}
         self.reader = Reader(self)
+        # Part 7's server: PostgreSQL, the environment file, the services.
+        self.server = ReplayServer(self)
         # PROOF_KEEP_GOING=1: note every mismatch in the transcript and go on,
         # which is how a writer collects the real output of a new page.
         self.keep_going = bool(os.environ.get("PROOF_KEEP_GOING"))
@@ -190,6 +193,7 @@ class Replay:
         if self.shell is not None:
             self.shell.close()
             self.shell = None
+        self.server.close()
         for background in self.backgrounds.values():
             if background.running():
                 background.interrupt()

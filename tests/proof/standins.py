@@ -29,8 +29,10 @@ from .compare import indent
 from .paths import VENV_BIN
 from .processes import port_problem, reserve_port
 from .reader import READER_PASSWORD
+from .server import ENV_FILE, SERVER_PROJECT, UNITS_DIR, environment_of
 from .session import Shell
 from .shell_start import ShellStartError, startup_output
+from .terminals import Background
 
 COMMAND_TIMEOUT = 180
 # The page's fixed ports, which each replay moves to ports of its own.
@@ -208,11 +210,293 @@ def mail_server(replay, block, step, argv, terminal):
     )
 
 
+# -- part 7's server (see server.py) -------------------------------------------
+
+
+def _server_path(replay, path):
+    """A path on the page's server, where the replay has it."""
+    if path == SERVER_PROJECT or path.startswith(SERVER_PROJECT + "/"):
+        return replay.project / path[len(SERVER_PROJECT) :].lstrip("/")
+    return replay.server.root / path.lstrip("/")
+
+
+def _problem(replay, block, step, message):
+    replay.fail(block, step.offset, f"`{step.command}`: {message}")
+
+
+def _no_output_expected(replay, block, step):
+    """The page shows no output, or only elided output ('...' lines)."""
+    if any(line.strip() not in ("", "...") for line in step.expected):
+        _problem(replay, block, step, "the replay shows no output for this command")
+
+
+def become_site_user(replay, block, step, argv, terminal):
+    """The site user's login shell starts in its home: the project."""
+    _no_output_expected(replay, block, step)
+    replay.cwd = replay.project
+
+
+def load_env_file(replay, block, step, argv, terminal):
+    _no_output_expected(replay, block, step)
+    if argv[4] != ENV_FILE:
+        _problem(replay, block, step, f"the replay loads {ENV_FILE} only")
+        return
+    try:
+        values = replay.server.env_values()
+    except RuntimeError as error:
+        _problem(replay, block, step, str(error))
+        return
+    replay.env = environment_of(replay, values)
+    if replay.shell is not None:
+        replay.shell.close()
+        replay.shell = None
+
+
+def postgres_createuser(replay, block, step, argv, terminal):
+    _no_output_expected(replay, block, step)
+    replay.server.create_role(argv[-1])
+
+
+def postgres_createdb(replay, block, step, argv, terminal):
+    _no_output_expected(replay, block, step)
+    options = argv[4:]
+    if options[:2] != ["--owner", options[1]] or len(options) != 3:
+        _problem(replay, block, step, "the replay takes createdb --owner USER NAME")
+        return
+    replay.server.create_database(options[2], owner=options[1])
+
+
+def install_env_file(replay, block, step, argv, terminal):
+    _no_output_expected(replay, block, step)
+    source, target = argv[-2], argv[-1]
+    if target != ENV_FILE:
+        _problem(replay, block, step, f"the replay installs {ENV_FILE} only")
+        return
+    example = _server_path(replay, source)
+    if not example.is_file():
+        _problem(replay, block, step, f"no such file: {source}")
+        return
+    replay.server.install_env_file(example)
+
+
+def edit_env_file(replay, block, step, argv, terminal):
+    _no_output_expected(replay, block, step)
+    if replay.server.env_file is None:
+        _problem(replay, block, step, f"{ENV_FILE} was never installed")
+
+
+def copy_units(replay, block, step, argv, terminal):
+    _no_output_expected(replay, block, step)
+    *sources, target = argv[2:]
+    if target.rstrip("/") != UNITS_DIR:
+        _problem(replay, block, step, f"the replay copies units to {UNITS_DIR} only")
+        return
+    files = []
+    for pattern in sources:
+        folder = _server_path(replay, pattern.rsplit("/", 1)[0])
+        found = sorted(folder.glob(pattern.rsplit("/", 1)[1]))
+        if not found:
+            _problem(replay, block, step, f"{pattern} matches no file")
+        files += found
+    replay.server.install_units(files)
+
+
+def reload_units(replay, block, step, argv, terminal):
+    """Every unit copied so far must pass systemd-analyze verify."""
+    _no_output_expected(replay, block, step)
+    folder = replay.server.root / UNITS_DIR.lstrip("/")
+    units = [
+        p.name.replace("@.", "@1.") for p in sorted(folder.glob("*")) if p.is_file()
+    ]
+    problems = replay.server.verify(units)
+    if problems:
+        _problem(
+            replay, block, step, "systemd-analyze verify says:\n" + indent(problems)
+        )
+
+
+def systemctl(replay, block, step, argv, terminal):
+    """enable --now, start, stop and restart, on the replay's services."""
+    _no_output_expected(replay, block, step)
+    words = argv[2:]
+    action = words.pop(0)
+    now = action == "enable" and words[:1] == ["--now"]
+    if now:
+        words.pop(0)
+    elif action == "enable":
+        _problem(replay, block, step, "the replay enables units with --now only")
+        return
+    for unit in words:
+        unit = unit if "." in unit else f"{unit}.service"
+        if action in ("stop", "restart"):
+            stop_service(replay, block, step, unit)
+        if action in ("enable", "start", "restart"):
+            start_unit(replay, block, step, unit)
+
+
+def start_unit(replay, block, step, unit):
+    server = replay.server
+    problems = server.verify([unit])
+    if problems:
+        _problem(
+            replay, block, step, "systemd-analyze verify says:\n" + indent(problems)
+        )
+        return
+    if unit.endswith(".timer"):
+        return  # it fires later; the test of the units checks its schedule
+    argv, env, identifier, _, kind = server.service(unit)
+    run_env = {**environment_of(replay, env), "PATH": replay.env["PATH"]}
+    if kind == "oneshot":
+        done = subprocess.run(
+            argv,
+            cwd=replay.project,
+            env=run_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+        )
+        replay.log(f"# {unit} ran: {shlex.join(argv)}\n{done.stdout}")
+        server.services[identifier] = done.stdout
+        if done.returncode != 0:
+            _problem(replay, block, step, f"{unit} failed:\n" + indent(done.stdout))
+        return
+    running = server.services.get(identifier)
+    if running is not None and not isinstance(running, str) and running.running():
+        return  # systemctl start of a running service does nothing
+    background = Background(shlex.join(argv), replay.project, run_env)
+    server.services[identifier] = background
+    background.settle([])
+    if not background.running():
+        _problem(
+            replay,
+            block,
+            step,
+            f"{unit} stopped at once:\n" + indent(background.text()),
+        )
+
+
+def stop_service(replay, block, step, unit):
+    server = replay.server
+    _, _, identifier, kill_signal, _ = server.service(unit)
+    background = server.services.get(identifier)
+    if background is None or isinstance(background, str):
+        _problem(replay, block, step, f"{unit} is not running")
+        return
+    background.stop(kill_signal)
+
+
+def journal(replay, block, step, argv, terminal):
+    """What the service with that identifier printed, since it started."""
+    identifier = argv[argv.index("-t") + 1]
+    service = replay.server.services.get(identifier)
+    if service is None:
+        _problem(replay, block, step, f"no service logs as {identifier}")
+        return
+    if isinstance(service, str):
+        output = service
+    else:
+        service.mark = 0
+        service.settle(step.expected)
+        output = service.text()
+    replay.log(output)
+    replay.compare(block, step, output, f"`{step.command}`")
+
+
+def _sudo(argv, *words):
+    return argv[: len(words) + 1] == ["sudo", *words]
+
+
 def _manage(argv, command):
     return argv[:3] == ["python", "manage.py", command]
 
 
 STAND_INS = (
+    StandIn(
+        page="sudo -u community -i",
+        when=lambda argv: argv == ["sudo", "-u", "community", "-i"],
+        does="moves the replay into the project, the site user's home",
+        why="the replay has no other user; its commands run as the site user would",
+        do=become_site_user,
+    ),
+    StandIn(
+        page=f"set -a && source {ENV_FILE} && set +a",
+        when=lambda argv: argv[:4] == ["set", "-a", "&&", "source"],
+        does="puts the variables of the replay's environment file into the "
+        "environment of the commands that follow, and closes the session shell",
+        why="each command runs in a shell of its own, where the variables would "
+        "not last",
+        do=load_env_file,
+    ),
+    StandIn(
+        page="sudo -u postgres createuser NAME",
+        when=lambda argv: _sudo(argv, "-u", "postgres", "createuser"),
+        does="creates the role on a PostgreSQL server of the replay's own, started "
+        "for it",
+        why="the proof never uses the machine's PostgreSQL, nor root",
+        do=postgres_createuser,
+    ),
+    StandIn(
+        page="sudo -u postgres createdb --owner USER NAME",
+        when=lambda argv: _sudo(argv, "-u", "postgres", "createdb"),
+        does="creates the database on the replay's PostgreSQL server",
+        why="the proof never uses the machine's PostgreSQL, nor root",
+        do=postgres_createdb,
+    ),
+    StandIn(
+        page=f"sudo install ... {ENV_FILE}",
+        when=lambda argv: _sudo(argv, "install"),
+        does="copies the example into the replay's folder and fills in the "
+        "secret key, the database's socket and the replay's mail server, which "
+        "stands in for the provider's",
+        why="the replay has no root; a reader fills in the blanks with an editor",
+        do=install_env_file,
+    ),
+    StandIn(
+        page=f"sudoedit {ENV_FILE}",
+        when=lambda argv: argv[:1] == ["sudoedit"],
+        does="nothing: the replay's file has its values already",
+        why="an editor needs a reader",
+        do=edit_env_file,
+    ),
+    StandIn(
+        page=f"sudo cp ... {UNITS_DIR}/",
+        when=lambda argv: _sudo(argv, "cp") and argv[-1].startswith(UNITS_DIR),
+        does="copies the units into a folder laid out as the server's root",
+        why="the replay has no root and no systemd",
+        do=copy_units,
+    ),
+    StandIn(
+        page="sudo systemctl daemon-reload",
+        when=lambda argv: argv == ["sudo", "systemctl", "daemon-reload"],
+        does="runs systemd-analyze verify on every unit copied (a template as "
+        "instance 1); any message fails",
+        why="systemd reads the units here, and would log what it rejects",
+        do=reload_units,
+    ),
+    StandIn(
+        page="sudo systemctl enable --now, start, stop or restart UNIT...",
+        when=lambda argv: (
+            _sudo(argv, "systemctl")
+            and argv[2:3] in (["enable"], ["start"], ["stop"], ["restart"])
+        ),
+        does="verifies each unit; starts a service's ExecStart, read from its unit "
+        "(the venv's python as the proof's, in the project, with the unit's "
+        "environment file and Environment=), in the background, or to its end for "
+        "Type=oneshot; stops one with its KillSignal; a timer is verified only",
+        why="the replay has no systemd; what the services run is the reader's "
+        "command, as the unit writes it",
+        do=systemctl,
+    ),
+    StandIn(
+        page="sudo journalctl -t IDENTIFIER -o cat",
+        when=lambda argv: _sudo(argv, "journalctl") and "-t" in argv,
+        does="shows what that service printed since it started, once it matches "
+        "the page or has been quiet a moment",
+        why="the service's output is the journal's entries for its identifier, "
+        "which -o cat shows without their time and host",
+        do=journal,
+    ),
     StandIn(
         page="cd <folder>",
         when=lambda argv: argv[:1] == ["cd"],

@@ -88,16 +88,22 @@ class Background:
         return not expected or matches(expected, self.since_mark())
 
     def interrupt(self):
+        """Ctrl+C: SIGINT to the command's whole process group."""
+        return self.stop("SIGINT", "Ctrl+C")
+
+    def stop(self, signal_name, what=None):
+        """Send *signal_name* to the process group and wait for the end."""
         self.mark = len(self.text())
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
+            os.killpg(self.process.pid, signal.Signals[signal_name])
         try:
             self.process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             raise ReplayError(
-                f"{self.command!r} did not stop within {STOP_TIMEOUT} s of Ctrl+C"
+                f"{self.command!r} did not stop within {STOP_TIMEOUT} s of "
+                f"{what or signal_name}"
             ) from None
         self.reader.join(timeout=5)
         return self.process.returncode
