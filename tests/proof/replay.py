@@ -64,6 +64,9 @@ class Replay:
         self.reader = Reader(self)
         # Part 7's server: PostgreSQL, the environment file, the services.
         self.server = ReplayServer(self)
+        # terminal name -> its environment, where it differs from self.env
+        # (a terminal that loaded the server's environment file)
+        self.terminal_env = {}
         # PROOF_KEEP_GOING=1: note every mismatch in the transcript and go on,
         # which is how a writer collects the real output of a new page.
         self.keep_going = bool(os.environ.get("PROOF_KEEP_GOING"))
@@ -133,6 +136,10 @@ class Replay:
             return None
         generated = generated_project() / relative
         return generated.read_text() if generated.is_file() else None
+
+    def env_for(self, terminal):
+        """The environment of the commands typed in *terminal*."""
+        return self.terminal_env.get(terminal, self.env)
 
     @property
     def project(self):
@@ -309,7 +316,7 @@ class Replay:
             return
         stand_in = stand_in_for(argv)
         if stand_in is None:
-            self.run_command(block, step)
+            self.run_command(block, step, env=self.env_for(terminal))
         else:
             stand_in.do(self, block, step, argv, terminal)
 

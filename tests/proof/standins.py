@@ -111,7 +111,7 @@ def open_shell(replay, block, step, argv, terminal):
     if any(line.strip() for line in step.expected):
         # What the real shell prints before its prompt (shell_start.py).
         try:
-            output = startup_output(step.command, replay.cwd, replay.env)
+            output = startup_output(step.command, replay.cwd, replay.env_for(terminal))
         except ShellStartError as error:
             replay.fail(block, step.offset, str(error))
         else:
@@ -119,7 +119,7 @@ def open_shell(replay, block, step, argv, terminal):
             replay.compare(block, step, output, f"`{step.command}`")
     if replay.shell is not None:
         replay.shell.close()
-    replay.shell = Shell(replay.cwd, replay.env)
+    replay.shell = Shell(replay.cwd, replay.env_for(terminal))
 
 
 def create_superuser(replay, block, step, argv, terminal):
@@ -246,10 +246,7 @@ def load_env_file(replay, block, step, argv, terminal):
     except RuntimeError as error:
         _problem(replay, block, step, str(error))
         return
-    replay.env = environment_of(replay, values)
-    if replay.shell is not None:
-        replay.shell.close()
-        replay.shell = None
+    replay.terminal_env[terminal] = environment_of(replay, values)
 
 
 def postgres_createuser(replay, block, step, argv, terminal):
@@ -299,6 +296,11 @@ def copy_units(replay, block, step, argv, terminal):
             _problem(replay, block, step, f"{pattern} matches no file")
         files += found
     replay.server.install_units(files)
+
+
+def pull_project(replay, block, step, argv, terminal):
+    """Nothing to pull: the project the replay works on is the server's."""
+    _no_output_expected(replay, block, step)
 
 
 def reload_units(replay, block, step, argv, terminal):
@@ -423,7 +425,7 @@ STAND_INS = (
         page=f"set -a && source {ENV_FILE} && set +a",
         when=lambda argv: argv[:4] == ["set", "-a", "&&", "source"],
         does="puts the variables of the replay's environment file into the "
-        "environment of the commands that follow, and closes the session shell",
+        "environment of the commands that follow in the same terminal",
         why="each command runs in a shell of its own, where the variables would "
         "not last",
         do=load_env_file,
@@ -465,6 +467,16 @@ STAND_INS = (
         does="copies the units into a folder laid out as the server's root",
         why="the replay has no root and no systemd",
         do=copy_units,
+    ),
+    StandIn(
+        page="sudo -u community git -C /srv/community pull",
+        when=lambda argv: (
+            argv == ["sudo", "-u", "community", "git", "-C", SERVER_PROJECT, "pull"]
+        ),
+        does="nothing: the replay's project is the server's copy",
+        why="the replay has no repository to pull from; the files the page shows "
+        "are in the project already",
+        do=pull_project,
     ),
     StandIn(
         page="sudo systemctl daemon-reload",
