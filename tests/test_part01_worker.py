@@ -6,7 +6,8 @@ subprocess, which is stopped with signals as a terminal or a service
 manager stops it.
 
 The shutdown tests need a task that takes a while. Stage 1 has none, so they
-add a module with one to their copy of the project (never to the stage).
+add proof.project's SLOW_TASKS to their copy of the project (never to the
+stage).
 """
 
 import signal
@@ -14,36 +15,20 @@ import time
 
 import pytest
 
-from proof.project import Project, interrupt, stop
-
-SLOW_TASK = """
-import time
-
-from django.tasks import task
-
-
-@task
-def sleep_then_return(seconds):
-    time.sleep(seconds)
-    return "done"
-"""
+from proof.project import (
+    Project,
+    check_a_stop_lets_the_running_task_finish,
+    interrupt,
+    stop,
+)
 
 
 @pytest.fixture
 def project(tmp_path):
     project = Project.copy(1, tmp_path / "community")
-    project.write("testimonials/proof_slow.py", SLOW_TASK)
+    project.add_slow_tasks()
     project.manage("migrate", "--verbosity", "0")
     return project
-
-
-def sleepers(project, *seconds):
-    """Enqueue one sleep_then_return task per duration; their ids."""
-    return project.shell(
-        "from testimonials.proof_slow import sleep_then_return\n"
-        f"for seconds in {list(seconds)!r}:\n"
-        "    print(sleep_then_return.enqueue(seconds).id)"
-    )
 
 
 def test_worker_runs_a_task_enqueued_before_it_started(project):
@@ -56,7 +41,7 @@ def test_worker_runs_a_task_enqueued_before_it_started(project):
     worker = project.start_worker()
     try:
         done = project.wait_for(result_id, {"SUCCESSFUL", "FAILED"})
-        assert (done.status, done.return_value) == ("SUCCESSFUL", "5")
+        assert (done.status, done.return_value) == ("SUCCESSFUL", 5)
         time.sleep(0.5)
         assert worker.poll() is None, "the worker must keep running between tasks"
     finally:
@@ -67,20 +52,11 @@ def test_worker_runs_a_task_enqueued_before_it_started(project):
 
 
 def test_sigterm_lets_the_running_task_finish_and_starts_no_other(project):
-    first, second = sleepers(project, 2, 2)
-    worker = project.start_worker()
-    try:
-        project.wait_for(first, {"RUNNING"})
-    finally:
-        output = stop(worker, signal.SIGTERM)
-    assert worker.returncode == 0, output
-    finished = project.task(first)
-    assert (finished.status, finished.return_value) == ("SUCCESSFUL", '"done"'), output
-    assert project.status(second) == "READY", "a stopping worker starts no new task"
+    check_a_stop_lets_the_running_task_finish(project)
 
 
 def test_second_interrupt_stops_the_running_task(project):
-    [result_id] = sleepers(project, 30)
+    [result_id] = project.sleepers(30)
     worker = project.start_worker()
     try:
         project.wait_for(result_id, {"RUNNING"})
@@ -105,7 +81,7 @@ def test_ctrl_c_under_the_autoreloader_abandons_the_running_task(project):
     whole process group); the reloader stops its child at once, so the
     running task never finishes and its row stays RUNNING.
     """
-    [result_id] = sleepers(project, 3)
+    [result_id] = project.sleepers(3)
     worker = project.start_worker(reload=True)
     try:
         project.wait_for(result_id, {"RUNNING"})
@@ -133,7 +109,7 @@ def test_with_debug_false_the_worker_runs_without_reloader_and_stops_gracefully(
     project,
 ):
     project.override_settings("DEBUG = False\n")
-    [result_id] = sleepers(project, 1)
+    [result_id] = project.sleepers(1)
     worker = project.start_worker(reload=None)
     try:
         project.wait_for(result_id, {"RUNNING"})
@@ -143,13 +119,13 @@ def test_with_debug_false_the_worker_runs_without_reloader_and_stops_gracefully(
     assert "Starting worker" in output
     assert "Watching for file changes" not in output
     finished = project.task(result_id)
-    assert (finished.status, finished.return_value) == ("SUCCESSFUL", '"done"'), output
+    assert (finished.status, finished.return_value) == ("SUCCESSFUL", 1), output
 
 
 def test_two_workers_never_run_the_same_task(project):
     """On SQLite, each worker claims a row inside an exclusive transaction:
     two batch workers share 20 tasks, and each row names one worker only."""
-    ids = sleepers(project, *[0.2] * 20)
+    ids = project.sleepers(*[0.2] * 20)
     workers = project.start_workers(2, "--batch", interval="0")
     outputs = [stop(worker, timeout=120) for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], outputs

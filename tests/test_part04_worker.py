@@ -239,7 +239,7 @@ print(count_titles_with.enqueue("kind").id)
     finished = f"Task id={result_id} path={path} state=SUCCESSFUL"
     assert finished in output, output
     done = project.task(result_id)
-    assert (done.status, done.return_value) == ("SUCCESSFUL", "2")
+    assert (done.status, done.return_value) == ("SUCCESSFUL", 2)
 
 
 # Settings in which the backend knows only the "default" queue, as before

@@ -64,11 +64,6 @@ def migrated(tmp_path_factory):
         yield project
 
 
-@pytest.fixture
-def project(migrated, tmp_path):
-    return migrated.clone(tmp_path / "community")
-
-
 def worker(project, *options, settings=None):
     """A batch worker for every queue; returns (stdout, stderr)."""
     done = project.run_worker("--queue-name", "*", *options, settings=settings)

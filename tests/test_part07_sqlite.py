@@ -17,7 +17,6 @@ of stage 7 runs with mysite.production, the env file, and
 """
 
 import re
-import signal
 import sqlite3
 import textwrap
 
@@ -25,7 +24,7 @@ import pytest
 
 from proof.paths import PARTS_DIR
 from proof.production import ProductionProject
-from proof.project import stop
+from proof.project import check_a_stop_lets_the_running_task_finish, stop
 
 PAGE = PARTS_DIR / "part07.txt"
 # The page's illustrative python block: its options, its indented reason,
@@ -45,23 +44,6 @@ def shown_settings():
 
 SQLITE_DATABASES = shown_settings()
 
-RECORD = """
-import time
-from pathlib import Path
-
-from django.conf import settings
-from django.tasks import task
-
-
-@task
-def record(number, seconds):
-    \"\"\"Write down that this task ran, then take a while.\"\"\"
-    with open(Path(settings.BASE_DIR) / "ran.txt", "a") as ran:
-        ran.write(f"{number}\\n")
-    time.sleep(seconds)
-    return number
-"""
-
 # Django's SQL log, which it writes while DEBUG is on.
 SQL_LOG = """
 DEBUG = True
@@ -77,14 +59,9 @@ def migrated(tmp_path_factory):
         tmp_path_factory.mktemp("part07-sqlite") / "community"
     )
     project.override_settings(SQLITE_DATABASES, module="proof_sqlite")
-    project.write("testimonials/proof_slow.py", RECORD)
+    project.add_slow_tasks()
     project.manage("migrate", "--verbosity", "0")
     return project
-
-
-@pytest.fixture
-def project(migrated, tmp_path):
-    return migrated.clone(tmp_path / "community")
 
 
 def test_the_file_is_in_wal_mode_with_the_pages_options(project):
@@ -104,11 +81,7 @@ def test_the_file_is_in_wal_mode_with_the_pages_options(project):
 
 def test_two_workers_drain_the_queue_each_task_once(project):
     count = 60
-    ids = project.shell(
-        "from testimonials.proof_slow import record\n"
-        f"for n in range({count}):\n"
-        "    print(record.enqueue(n, 0.03).id)"
-    )
+    ids = project.records(count, 0.03)
     workers = project.start_workers(2, *QUEUES, "--batch", interval="0")
     outputs = [stop(worker, timeout=120) for worker in workers]
 
@@ -116,8 +89,7 @@ def test_two_workers_drain_the_queue_each_task_once(project):
     rows = [project.task(result_id) for result_id in ids]
     assert {row.status for row in rows} == {"SUCCESSFUL"}, outputs
     assert all(len(row.worker_ids) == 1 for row in rows)
-    ran = (project.folder / "ran.txt").read_text().split()
-    assert sorted(ran, key=int) == [str(n) for n in range(count)], "each once"
+    assert sorted(project.recorded()) == list(range(count)), "each once"
     by_worker = {
         w: sum(row.worker_ids == [w] for row in rows) for w in ("worker-1", "worker-2")
     }
@@ -168,13 +140,4 @@ def test_each_claim_begins_with(tmp_path, settings, begin):
 
 def test_the_workers_stop_as_on_postgresql(project):
     """A SIGTERM still lets the running task finish."""
-    [result_id] = project.shell(
-        "from testimonials.proof_slow import record\nprint(record.enqueue(1, 2).id)"
-    )
-    worker = project.start_worker(*QUEUES)
-    try:
-        project.wait_for(result_id, {"RUNNING"})
-    finally:
-        output = stop(worker, signal.SIGTERM)
-    assert worker.returncode == 0, output
-    assert project.status(result_id) == "SUCCESSFUL"
+    check_a_stop_lets_the_running_task_finish(project, *QUEUES)

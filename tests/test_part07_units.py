@@ -294,11 +294,6 @@ def migrated(tmp_path_factory, postgres):
     return project
 
 
-@pytest.fixture
-def project(migrated, tmp_path):
-    return migrated.clone(tmp_path / "community")
-
-
 def unit_env(file_name):
     """The unit's Environment= lines (the env file is the project's)."""
     unit = read_unit(DEPLOY / file_name)

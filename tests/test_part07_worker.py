@@ -26,30 +26,7 @@ import time
 import pytest
 
 from proof.production import ProductionProject
-from proof.project import stop
-
-SLOW_TASKS = """
-import time
-from pathlib import Path
-
-from django.conf import settings
-from django.tasks import task
-
-
-@task
-def sleep(seconds):
-    time.sleep(seconds)
-    return seconds
-
-
-@task
-def record(number, seconds):
-    \"\"\"Write down that this task ran, then take a while.\"\"\"
-    with open(Path(settings.BASE_DIR) / "ran.txt", "a") as ran:
-        ran.write(f"{number}\\n")
-    time.sleep(seconds)
-    return number
-"""
+from proof.project import check_a_stop_lets_the_running_task_finish, stop
 
 # The queues of the template unit's workers.
 QUEUES = ("--queue-name", "*", "--exclude-queues", "emails")
@@ -57,7 +34,7 @@ QUEUES = ("--queue-name", "*", "--exclude-queues", "emails")
 
 def migrated_copy(folder, database):
     project = ProductionProject.copy(folder, database)
-    project.write("testimonials/proof_slow.py", SLOW_TASKS)
+    project.add_slow_tasks()
     project.manage("migrate", "--verbosity", "0")
     return project
 
@@ -68,11 +45,6 @@ def migrated(tmp_path_factory, postgres):
         tmp_path_factory.mktemp("part07-worker") / "community",
         postgres.new_database(),
     )
-
-
-@pytest.fixture
-def project(migrated, tmp_path):
-    return migrated.clone(tmp_path / "community")
 
 
 @pytest.fixture(scope="module")
@@ -94,14 +66,6 @@ def on_own_server(restartable, own_postgres, tmp_path):
             own_postgres.start_again()
 
 
-def sleepers(project, *seconds):
-    return project.shell(
-        "from testimonials.proof_slow import sleep\n"
-        f"for seconds in {list(seconds)!r}:\n"
-        "    print(sleep.enqueue(seconds).id)"
-    )
-
-
 def ended(process, timeout=30):
     """Wait for *process* to end on its own (it fails the test if it
     doesn't); its output."""
@@ -112,21 +76,11 @@ def ended(process, timeout=30):
 
 
 def test_sigterm_lets_the_running_task_finish_and_the_worker_exits_0(project):
-    first, second = sleepers(project, 2, 0)
-    worker = project.start_worker(*QUEUES)
-    try:
-        project.wait_for(first, {"RUNNING"})
-    finally:
-        output = stop(worker, signal.SIGTERM)
-    assert worker.returncode == 0, output
-    finished = project.task(first)
-    assert (finished.status, finished.return_value) == ("SUCCESSFUL", 2), output
-    assert project.status(second) == "READY", "a stopping worker starts no new task"
-    assert "Received Terminated - shutting down gracefully" in output
+    check_a_stop_lets_the_running_task_finish(project, *QUEUES)
 
 
 def test_a_second_sigterm_fails_the_task_and_the_worker_exits_0(project):
-    [result_id] = sleepers(project, 30)
+    [result_id] = project.sleepers(30)
     worker = project.start_worker(*QUEUES)
     try:
         project.wait_for(result_id, {"RUNNING"})
@@ -149,7 +103,7 @@ def test_a_second_sigterm_fails_the_task_and_the_worker_exits_0(project):
 
 
 def test_without_a_database_the_worker_exits_1_saying_why(on_own_server, own_postgres):
-    [waiting] = sleepers(on_own_server, 0)
+    [waiting] = on_own_server.sleepers(0)
     own_postgres.stop()
     done = on_own_server.run_worker(*QUEUES, check=False)
     assert done.returncode == 1, done.explain()
@@ -189,13 +143,13 @@ def test_a_database_restart_while_the_worker_waits(
         project.override_settings(
             'DATABASES["default"]["CONN_HEALTH_CHECKS"] = False\n'
         )
-    [first] = sleepers(project, 0)
+    [first] = project.sleepers(0)
     worker = project.start_worker(*QUEUES, interval=IDLE_INTERVAL)
     try:
         done = project.wait_for(first, {"SUCCESSFUL"})
         wait_until_it_sleeps(project, done.finished_at)
         own_postgres.restart("fast")
-        [second] = sleepers(project, 0)
+        [second] = project.sleepers(0)
         if health_checks:
             row = project.wait_for(second, {"SUCCESSFUL", "FAILED"}, timeout=20)
             assert row.status == "SUCCESSFUL"
@@ -213,7 +167,7 @@ def test_a_database_restart_while_the_worker_waits(
 
 def test_a_database_restart_while_a_task_runs(on_own_server, own_postgres):
     project = on_own_server
-    running, waiting = sleepers(project, 4, 0)
+    running, waiting = project.sleepers(4, 0)
     worker = project.start_worker(*QUEUES)
     try:
         project.wait_for(running, {"RUNNING"})
@@ -241,11 +195,7 @@ def test_through_restarts_no_waiting_task_is_lost_or_run_twice(
     and the server restarted twice while they work through the queue."""
     project = on_own_server
     count = 80
-    ids = project.shell(
-        "from testimonials.proof_slow import record\n"
-        f"for n in range({count}):\n"
-        "    print(record.enqueue(n, 0.05).id)"
-    )
+    ids = project.records(count, 0.05)
     names = ["host-1", "host-2"]
     workers = {}
     failures = []
@@ -284,7 +234,7 @@ def test_through_restarts_no_waiting_task_is_lost_or_run_twice(
 
     rows = {result_id: project.task(result_id) for result_id in ids}
     statuses = [row.status for row in rows.values()]
-    ran = (project.folder / "ran.txt").read_text().split()
+    ran = project.recorded()
     explain = f"{failures}\n{statuses}"
     assert failures, "the restarts never reached a worker: nothing was tested"
     assert "READY" not in statuses, explain
@@ -292,8 +242,6 @@ def test_through_restarts_no_waiting_task_is_lost_or_run_twice(
     # A row left RUNNING belongs to a worker that died during its task.
     assert statuses.count("RUNNING") <= len(failures), explain
     assert all(len(row.worker_ids) == 1 for row in rows.values()), explain
-    assert sorted(ran, key=int) == [str(n) for n in range(count)], (
-        "each task ran exactly once"
-    )
-    successes = [int(r.return_value) for r in rows.values() if r.status == "SUCCESSFUL"]
+    assert sorted(ran) == list(range(count)), "each task ran exactly once"
+    successes = [r.return_value for r in rows.values() if r.status == "SUCCESSFUL"]
     assert len(successes) + statuses.count("RUNNING") == count

@@ -6,6 +6,17 @@ from .inbox import smtp_inbox
 
 
 @pytest.fixture
+def project(migrated, tmp_path):
+    """A copy of the module's ``migrated`` project, for one test.
+
+    A test module that migrates one copy of a stage, in a module-scoped
+    fixture named ``migrated``, gets a copy of it per test here (a module
+    may define ``project`` itself instead).
+    """
+    return migrated.clone(tmp_path / "community")
+
+
+@pytest.fixture
 def inbox():
     """An SMTP server for one test; see :mod:`proof.inbox`."""
     with smtp_inbox() as received:

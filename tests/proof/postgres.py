@@ -181,6 +181,8 @@ class PostgresDatabase:
     """One database on a :class:`PostgresServer`, as a project's database."""
 
     placeholder = "%s"
+    # psycopg gives jsonb columns back as Python values.
+    json_as_text = False
 
     def __init__(self, server, name):
         self.server = server
@@ -218,14 +220,12 @@ class PostgresDatabase:
 
 
 def _plain(value):
-    """Values as the SQLite file gives them: text for dates and JSON."""
-    import json
+    """Dates as the SQLite file gives them, as text (JSON columns come back
+    as Python values, which proof.project expects of PostgreSQL)."""
     from datetime import datetime
 
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
     return value
 
 

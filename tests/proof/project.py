@@ -55,6 +55,33 @@ TASK_COLUMNS = (
 STAGE_SETTINGS = "mysite.settings"
 DATABASE_MODULE = "proof_database"
 
+# Tasks that take a while, for tests that need one still running when they
+# act: the stages' tasks all return at once. Tests add the module to their
+# copy (add_slow_tasks()), never to a stage.
+SLOW_MODULE = "testimonials/proof_slow.py"
+SLOW_TASKS = """
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.tasks import task
+
+
+@task
+def sleep(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+@task
+def record(number, seconds):
+    \"\"\"Write down that this task ran, then take a while.\"\"\"
+    with open(Path(settings.BASE_DIR) / "ran.txt", "a") as ran:
+        ran.write(f"{number}\\n")
+    time.sleep(seconds)
+    return number
+"""
+
 # A worker that polls often, so that tests wait less for it.
 WORKER_INTERVAL = "0.2"
 
@@ -90,7 +117,8 @@ class Done:
 
 @dataclass(frozen=True)
 class Task:
-    """A row of the tasks table, as the database holds it."""
+    """A row of the tasks table: its JSON columns (``return_value``,
+    ``worker_ids``) as Python values, whichever database holds them."""
 
     status: str
     return_value: str | None
@@ -104,6 +132,8 @@ class SQLiteFile:
     """The project's SQLite file, ``db.sqlite3`` next to ``manage.py``."""
 
     placeholder = "?"
+    # SQLite gives JSON columns back as their text.
+    json_as_text = True
 
     def __init__(self, folder):
         self.path = Path(folder) / "db.sqlite3"
@@ -162,6 +192,32 @@ class Project:
         path = self.folder / relative
         path.write_text(text)
         return path
+
+    def add_slow_tasks(self):
+        """Add SLOW_TASKS to this copy, as testimonials.proof_slow."""
+        self.write(SLOW_MODULE, SLOW_TASKS)
+        return self
+
+    def sleepers(self, *seconds):
+        """Enqueue one ``sleep`` task per duration; their result ids."""
+        return self.shell(
+            "from testimonials.proof_slow import sleep\n"
+            f"for seconds in {list(seconds)!r}:\n"
+            "    print(sleep.enqueue(seconds).id)"
+        )
+
+    def records(self, count, seconds):
+        """Enqueue *count* ``record`` tasks (numbered from 0); their ids."""
+        return self.shell(
+            "from testimonials.proof_slow import record\n"
+            f"for number in range({count}):\n"
+            f"    print(record.enqueue(number, {seconds!r}).id)"
+        )
+
+    def recorded(self):
+        """The numbers of the ``record`` tasks that ran, in the order they ran."""
+        ran = self.folder / "ran.txt"
+        return [int(n) for n in ran.read_text().split()] if ran.exists() else []
 
     def override_settings(self, lines, module="proof_settings"):
         """Run from now on with the current settings, changed by *lines*."""
@@ -283,14 +339,14 @@ class Project:
             (db.key(result_id),),
         )
         assert rows, f"no task {result_id} in {TASKS_TABLE}"
-        return _task(rows[0])
+        return _task(rows[0], db.json_as_text)
 
     def tasks(self):
         """Every row of the tasks table, oldest first."""
         rows = self.database.query(
             f"SELECT {', '.join(TASK_COLUMNS)} FROM {TASKS_TABLE} ORDER BY enqueued_at"
         )
-        return [_task(row) for row in rows]
+        return [_task(row, self.database.json_as_text) for row in rows]
 
     def status(self, result_id):
         return self.task(result_id).status
@@ -331,11 +387,12 @@ class Project:
             stop(server, signal.SIGTERM, pause=0)
 
 
-def _task(row):
+def _task(row, json_as_text):
     values = dict(zip(TASK_COLUMNS, row, strict=True))
-    worker_ids = values["worker_ids"]
-    if isinstance(worker_ids, str):
-        values["worker_ids"] = json.loads(worker_ids)
+    if json_as_text:
+        for column in ("return_value", "worker_ids"):
+            if values[column] is not None:
+                values[column] = json.loads(values[column])
     return Task(**values)
 
 
@@ -363,6 +420,23 @@ def stop(process, *signals, pause=0.3, timeout=30):
             f"the process did not end within {timeout} s of "
             f"{[signal.Signals(n).name for n in signals]}:\n{output}"
         ) from None
+    return output
+
+
+def check_a_stop_lets_the_running_task_finish(project, *options):
+    """What parts 1 and 7 say of SIGTERM (systemd's stop, a terminal's
+    Ctrl+C): the running task finishes, no other starts, the worker exits 0."""
+    first, second = project.sleepers(2, 0)
+    worker = project.start_worker(*options)
+    try:
+        project.wait_for(first, {"RUNNING"})
+    finally:
+        output = stop(worker, signal.SIGTERM)
+    assert worker.returncode == 0, output
+    finished = project.task(first)
+    assert (finished.status, finished.return_value) == ("SUCCESSFUL", 2), output
+    assert project.status(second) == "READY", "a stopping worker starts no new task"
+    assert "Received Terminated - shutting down gracefully" in output
     return output
 
 
