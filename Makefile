@@ -19,6 +19,10 @@ SPHINXOPTS ?=
 PYTEST_ARGS ?=
 # PART=N runs only the proof of part N (make test PART=3).
 PART ?=
+# How many processes run the proof side by side (pytest-xdist's -n): two per
+# core, as much of the proof waits on servers and workers. JOBS=0 runs it
+# all in the one pytest process.
+JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-django$(subst *,x,$(DJANGO_VERSION))
@@ -82,17 +86,18 @@ lint: $(STAMP) ## Check the pages' style and spelling and the Python code's styl
 	$(PY) docs/lint.py
 
 .PHONY: test
-test: $(STAMP) ## Run the lint, then the whole proof (PART=N: only part N's)
+test: $(STAMP) ## Run the lint, then the whole proof (PART=N: only part N's; JOBS=N processes)
 	$(PY) docs/lint.py
-	PROOF_PART=$(PART) $(PY) -m pytest -c tests/pytest.ini $(PYTEST_ARGS)
+	PROOF_PART=$(PART) $(PY) -m pytest -c tests/pytest.ini -n $(JOBS) $(PYTEST_ARGS)
 
 .PHONY: django-inventory
 django-inventory: $(STAMP) ## Rebuild docs/_inventories/django.inv from Django's sdist (offline after the download)
 	$(PY) docs/_inventories/build_django_inventory.py
 
 .PHONY: bench
-bench: $(STAMP) ## Measure how long part 6's tests take with each way of testing tasks
+bench: $(STAMP) ## Time part 6's ways of testing tasks, then the proof part by part
 	$(PY) tests/bench.py
+	$(PY) tests/bench.py --proof --jobs $(JOBS)
 
 .PHONY: screenshots
 screenshots: $(STAMP) ## Retake part 5's screenshots into docs/tutorial/_images (needs Chromium)

@@ -97,6 +97,12 @@ def describe(pids):
     return "\n".join(f"  {pid}: {_command_line(pid)}" for pid in sorted(pids))
 
 
+# The run alone, and the run as `make test` starts it: a controller and
+# its pytest-xdist worker, which runs the test.
+RUNS = {"one-process": (), "xdist": ("-n", "1")}
+
+
+@pytest.mark.parametrize("options", RUNS.values(), ids=RUNS.keys())
 @pytest.mark.parametrize(
     "how, stop, status",
     [
@@ -118,8 +124,8 @@ def describe(pids):
     ],
     ids=["sigterm", "ctrl-c", "sigkill"],
 )
-def test_a_stopped_run_leaves_no_process_behind(tmp_path, how, stop, status):
-    run, probe = start_run(tmp_path)
+def test_a_stopped_run_leaves_no_process_behind(tmp_path, how, stop, status, options):
+    run, probe = start_run(tmp_path, *options)
     stop(run)
     output, _ = run.communicate(timeout=60)
     # 2 is pytest's status for an interrupted run: SIGTERM ended it as

@@ -15,6 +15,8 @@ normalised on both sides.
 """
 
 import difflib
+import fcntl
+import os
 import re
 import subprocess
 import sys
@@ -99,27 +101,29 @@ def generated_project():
     import django
 
     version = stage01_django()
-    target = BUILD / "generated-project"
+    # Each xdist worker generates its own (outside xdist, the name is "").
+    target = BUILD / "generated-project" / os.environ.get("PYTEST_XDIST_WORKER", "")
     env = None
     if django.get_version() != version:
         site = BUILD / f"django-{version}"
-        if not (site / "django").is_dir():
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--no-deps",
-                    "--target",
-                    str(site),
-                    f"Django=={version}",
-                ],
-                check=True,
-            )
-        import os
-
+        BUILD.mkdir(parents=True, exist_ok=True)
+        with open(BUILD / f"django-{version}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (site / "django").is_dir():
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--no-deps",
+                        "--target",
+                        str(site),
+                        f"Django=={version}",
+                    ],
+                    check=True,
+                )
         env = {**os.environ, "PYTHONPATH": str(site)}
     if target.exists():
         import shutil

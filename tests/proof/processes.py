@@ -20,6 +20,14 @@ processes never touches another run's or the contributor's own.
 - a watchdog process, started by :func:`install` in a session of its own,
   waits for the run's pytest to end however it ends (SIGKILL included) and
   then sweeps, so not even a killed run leaves a server behind.
+
+Under pytest-xdist, the controller and each of its workers is such a pytest
+process: the workers inherit the controller's token and add their own, so
+the controller's sweep and watchdog cover every worker's processes too.
+Ctrl+C reaches every process of the terminal's group; SIGTERM only the
+controller, which passes it on to its workers
+(:func:`forward_interrupts_to_children`), so that each ends its tests the
+way Ctrl+C ends them before the controller sweeps.
 """
 
 import atexit
@@ -186,6 +194,47 @@ def _at_exit():
 
 def _interrupt(number, frame):
     raise KeyboardInterrupt(f"stopped by signal {signal.Signals(number).name}")
+
+
+def forward_interrupts_to_children():
+    """From now on, SIGTERM goes on to this process's children of the run.
+
+    For a pytest whose children are pytest processes (xdist's workers), each
+    with the handler :func:`install` gives. The watchdog is spared.
+    """
+    if signal.getsignal(signal.SIGTERM) is not _interrupt:
+        return
+
+    def interrupt(number, frame):
+        for pid in children_of_the_run():
+            try:
+                os.kill(pid, number)
+            except (ProcessLookupError, PermissionError):
+                pass
+        _interrupt(number, frame)
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def children_of_the_run():
+    """The pids of this process's children that carry the run's token."""
+    token, me = _run["token"], os.getpid()
+    if token is None:
+        return []
+    return [
+        pid
+        for pid in processes_of(token)
+        if _parent(pid) == me and pid != _run["watchdog"].pid
+    ]
+
+
+def _parent(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            # The command (field 2) may hold spaces and parentheses.
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def sweep():

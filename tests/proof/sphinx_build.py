@@ -3,12 +3,21 @@
 The build writes into _build/proof/ so that it never disturbs a running
 ``make livehtml``. It always starts from a fresh environment (``-E``):
 an incremental build would stay silent about warnings of unchanged pages.
+
+Under pytest-xdist, each worker process asks for the site, and the first one
+builds it while the others wait on a lock in the build folder; they then
+read what the build reported from site.json, written for this run alone
+(xdist gives the run's workers a common id, PYTEST_XDIST_TESTRUNUID).
 """
 
+import fcntl
+import json
+import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
+from pathlib import Path
 
 from .paths import BUILD, DOCS, ROOT
 
@@ -24,6 +33,31 @@ class Build:
 
 @cache
 def build_site():
+    """The site, built once per run, even when the run's workers all ask."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:
+        return _build()
+    BUILD.mkdir(parents=True, exist_ok=True)
+    record = BUILD / "site.json"
+    with open(BUILD / "site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            saved = json.loads(record.read_text())
+        except (OSError, ValueError):
+            saved = {}
+        if saved.get("run") == run:
+            build = Build(**saved["build"])
+        else:
+            record.unlink(missing_ok=True)
+            build = _build()
+            record.write_text(
+                json.dumps({"run": run, "build": asdict(build)}, default=str)
+            )
+    build.html, build.doctrees = Path(build.html), Path(build.doctrees)
+    return build
+
+
+def _build():
     html = BUILD / "html"
     doctrees = BUILD / "doctrees"
     warnings_file = BUILD / "warnings.txt"
@@ -87,3 +121,16 @@ def build_small_site(root):
         )
         app.build()
     return app, warnings.getvalue()
+
+
+def write_stage_site(root, page):
+    """A small site in root/docs: one page (*page*, reStructuredText) that
+    may use the ``stage`` directive over the stages in root/project."""
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["stages"]\nroot_doc = "index"\n'
+        'stages_dir = "../project"\nhtml_theme = "basic"\n'
+    )
+    (docs / "index.rst").write_text(page)
+    return docs
