@@ -96,8 +96,8 @@ django-inventory: $(STAMP) ## Rebuild docs/_inventories/django.inv from Django's
 
 .PHONY: bench
 bench: $(STAMP) ## Time part 6's ways of testing tasks, then the proof part by part
-	$(PY) tests/bench.py
-	$(PY) tests/bench.py --proof --jobs $(JOBS)
+	$(PY) tools/bench.py
+	$(PY) tools/bench.py --proof --jobs $(JOBS)
 
 .PHONY: screenshots
 screenshots: $(STAMP) ## Retake part 5's screenshots into docs/tutorial/_images (needs Chromium)

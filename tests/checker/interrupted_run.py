@@ -26,7 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from proof.paths import VENV_BIN  # noqa: E402
-from proof.processes import clean_env, copy_stage, free_port  # noqa: E402
+from proof.processes import clean_env, free_port  # noqa: E402
+from proof.project import copy_stage  # noqa: E402
 from proof.replay import Background  # noqa: E402
 from proof.session import Shell  # noqa: E402
 

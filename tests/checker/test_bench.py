@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench.py"
+BENCH = Path(__file__).resolve().parents[2] / "tools" / "bench.py"
 
 pytestmark = pytest.mark.part(6)
 

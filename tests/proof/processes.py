@@ -32,7 +32,6 @@ way Ctrl+C ends them before the controller sweeps.
 
 import atexit
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -40,7 +39,7 @@ import sys
 import time
 import uuid
 
-from .paths import ROOT, stage_dir
+from .paths import ROOT
 
 # Colon-separated tokens: one for each pytest process this one descends from.
 RUNS_VARIABLE = "PROOF_RUNS"
@@ -339,13 +338,3 @@ def _command_line(pid):
     except OSError:
         return "?"
     return " ".join(p.decode(errors="replace") for p in parts if p) or "?"
-
-
-def copy_stage(number, target):
-    """Copy stage *number* to *target*, without caches or a database."""
-    shutil.copytree(
-        stage_dir(number),
-        target,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.sqlite3", "media"),
-    )
-    return target

@@ -19,8 +19,8 @@ under "none". Arguments after ``--`` go to pytest (``-- -k test_parts``).
 
 Measurements, never assertions: timings belong here, not in tests.
 
-    .venv/bin/python tests/bench.py [--repeat N]
-    .venv/bin/python tests/bench.py --proof [--jobs N] [-- PYTEST ARGUMENTS]
+    .venv/bin/python tools/bench.py [--repeat N]
+    .venv/bin/python tools/bench.py --proof [--jobs N] [-- PYTEST ARGUMENTS]
 """
 
 import argparse
@@ -32,10 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from proof.paths import BUILD, ROOT  # noqa: E402
-from proof.processes import clean_env, copy_stage  # noqa: E402
+from proof.processes import clean_env  # noqa: E402
+from proof.project import copy_stage  # noqa: E402
 
 APPROACHES = [
     ("the function, with call()", ["testimonials.tests.test_tasks.NotifyStaffTests"]),
