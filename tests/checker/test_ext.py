@@ -22,7 +22,11 @@ sys.path.insert(0, str(EXT_DIR))
 from djangodocs_dialect import console_tab, console_tabs, to_windows  # noqa: E402
 from stages import build_archive, stage_files  # noqa: E402
 
-from proof.sphinx_build import build_small_site, write_stage_site  # noqa: E402
+from proof.sphinx_build import (  # noqa: E402
+    build_small_site,
+    write_small_site,
+    write_stage_site,
+)
 
 # -- to_windows ------------------------------------------------------------------
 
@@ -373,13 +377,7 @@ def test_the_dialect_builds_a_page_alone(tmp_path):
     """What could go to Django's docs needs nothing of this site's markup,
     and stamps nothing for the proof; the tabs bring their style and script.
     """
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "conf.py").write_text(
-        'extensions = ["djangodocs_dialect"]\nroot_doc = "index"\n'
-        'html_theme = "basic"\n'
-    )
-    (docs / "index.rst").write_text(DIALECT_ONLY_PAGE)
+    write_small_site(tmp_path, DIALECT_ONLY_PAGE, ["djangodocs_dialect"])
     app, warnings = build_small_site(tmp_path)
     assert warnings == ""
     assert "tutorial_markup" not in app.extensions
@@ -582,17 +580,15 @@ def first():
 def _build_with_emphasis(tmp_path, options):
     """Build a page that includes EMPHASIZED_FILE with *options*, as
     ``make html`` builds (``-W``): the exit status and the warnings."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "conf.py").write_text(
-        'extensions = ["emphasized_lines"]\nroot_doc = "index"\n'
-        'source_suffix = {".txt": "restructuredtext"}\nhtml_theme = "basic"\n'
+    lines = "".join(f"    :{name}: {value}\n" for name, value in options.items())
+    docs = write_small_site(
+        tmp_path,
+        f"Title\n=====\n\n.. literalinclude:: shown.py\n{lines}",
+        ["emphasized_lines"],
+        'source_suffix = {".txt": "restructuredtext"}\n',
+        name="index.txt",
     )
     (docs / "shown.py").write_text(EMPHASIZED_FILE)
-    lines = "".join(f"    :{name}: {value}\n" for name, value in options.items())
-    (docs / "index.txt").write_text(
-        f"Title\n=====\n\n.. literalinclude:: shown.py\n{lines}"
-    )
     done = subprocess.run(
         [sys.executable, "-m", "sphinx", "-E", "-n", "-W", "--keep-going", "-q"]
         + ["-b", "html", str(docs), str(tmp_path / "html")],

@@ -123,14 +123,20 @@ def build_small_site(root):
     return app, warnings.getvalue()
 
 
-def write_stage_site(root, page):
-    """A small site in root/docs: one page (*page*, reStructuredText) that
-    may use the ``stage`` directive over the stages in root/project."""
+def write_small_site(root, page, extensions, conf="", name="index.rst"):
+    """A small site in root/docs: one page, *page* (reStructuredText), built
+    with *extensions* of docs/_ext and the lines *conf* in its conf.py."""
     docs = root / "docs"
     docs.mkdir()
     (docs / "conf.py").write_text(
-        'extensions = ["stages"]\nroot_doc = "index"\n'
-        'stages_dir = "../project"\nhtml_theme = "basic"\n'
+        f"extensions = {list(extensions)!r}\nroot_doc = "
+        f'"{name.rsplit(".", 1)[0]}"\nhtml_theme = "basic"\n{conf}'
     )
-    (docs / "index.rst").write_text(page)
+    (docs / name).write_text(page)
     return docs
+
+
+def write_stage_site(root, page):
+    """A small site whose page may use the ``stage`` directive over the
+    stages in root/project."""
+    return write_small_site(root, page, ["stages"], 'stages_dir = "../project"\n')
