@@ -29,6 +29,7 @@ import shutil
 import socket
 import subprocess
 from configparser import ConfigParser
+from dataclasses import dataclass
 
 from .postgres import PORT, binaries, postgres_server
 
@@ -42,6 +43,27 @@ UNITS_DIR = "/etc/systemd/system"
 SMTP_HOST = "127.0.0.1"
 
 
+@dataclass
+class Service:
+    """What a unit's [Service] section says the replay should run."""
+
+    argv: list
+    env: dict
+    identifier: str
+    kill_signal: str
+    kind: str
+    restart: str
+    restart_seconds: float
+
+
+def _seconds(text):
+    """systemd's time span, as far as the units use it: 5s, 100ms, 2min."""
+    for suffix, factor in (("ms", 0.001), ("min", 60), ("s", 1)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
+
+
 class ReplayServer:
     """What part 7's server holds, for one replay."""
 
@@ -51,7 +73,9 @@ class ReplayServer:
         self._postgres = None
         self._postgres_context = None
         self.env_file = None
-        self.services = {}  # unit name -> Background or finished output
+        # SyslogIdentifier -> the service's runs, oldest first: a Background,
+        # or the output of a run that ended (Type=oneshot)
+        self.services = {}
         self._smtp = None
 
     # -- PostgreSQL -------------------------------------------------------------
@@ -209,18 +233,33 @@ class ReplayServer:
             name, _, value = assignment.partition("=")
             env[name] = value
         identifier = expand(section.get("SyslogIdentifier", unit))
-        return (
-            ["python", *argv[1:]],
-            env,
-            identifier,
-            section.get("KillSignal", "SIGTERM"),
-            section.get("Type", "simple"),
+        return Service(
+            argv=["python", *argv[1:]],
+            env=env,
+            identifier=identifier,
+            kill_signal=section.get("KillSignal", "SIGTERM"),
+            kind=section.get("Type", "simple"),
+            restart=section.get("Restart", "no"),
+            restart_seconds=_seconds(section.get("RestartSec", "100ms")),
         )
 
+    def journal(self, identifier):
+        """Everything the runs of the service with *identifier* printed."""
+        runs = self.services.get(identifier, [])
+        return "".join(run if isinstance(run, str) else run.text() for run in runs)
+
+    def running(self, identifier):
+        """The service's process, when one runs."""
+        runs = self.services.get(identifier, [])
+        last = runs[-1] if runs else None
+        if last is not None and not isinstance(last, str) and last.running():
+            return last
+        return None
+
     def close(self):
-        for service in self.services.values():
-            if hasattr(service, "running") and service.running():
-                service.stop(signal_name="SIGKILL")
+        for identifier in self.services:
+            if (process := self.running(identifier)) is not None:
+                process.stop("SIGKILL")
         if self._smtp is not None:
             self._smtp.stop()
             self._smtp = None

@@ -22,10 +22,11 @@ for the page's (``replay_site/sitecustomize.py``, which reads
 
 import shlex
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .compare import indent
+from .compare import indent, matches
 from .paths import VENV_BIN
 from .processes import port_problem, reserve_port
 from .reader import READER_PASSWORD
@@ -346,11 +347,14 @@ def start_unit(replay, block, step, unit):
         return
     if unit.endswith(".timer"):
         return  # it fires later; the test of the units checks its schedule
-    argv, env, identifier, _, kind = server.service(unit)
-    run_env = {**environment_of(replay, env), "PATH": replay.env["PATH"]}
-    if kind == "oneshot":
+    service = server.service(unit)
+    if server.running(service.identifier) is not None:
+        return  # systemctl start of a running service does nothing
+    run_env = {**environment_of(replay, service.env), "PATH": replay.env["PATH"]}
+    runs = server.services.setdefault(service.identifier, [])
+    if service.kind == "oneshot":
         done = subprocess.run(
-            argv,
+            service.argv,
             cwd=replay.project,
             env=run_env,
             stdout=subprocess.PIPE,
@@ -358,16 +362,13 @@ def start_unit(replay, block, step, unit):
             text=True,
             timeout=COMMAND_TIMEOUT,
         )
-        replay.log(f"# {unit} ran: {shlex.join(argv)}\n{done.stdout}")
-        server.services[identifier] = done.stdout
+        replay.log(f"# {unit} ran: {shlex.join(service.argv)}\n{done.stdout}")
+        runs.append(done.stdout)
         if done.returncode != 0:
             _problem(replay, block, step, f"{unit} failed:\n" + indent(done.stdout))
         return
-    running = server.services.get(identifier)
-    if running is not None and not isinstance(running, str) and running.running():
-        return  # systemctl start of a running service does nothing
-    background = Background(shlex.join(argv), replay.project, run_env)
-    server.services[identifier] = background
+    background = Background(shlex.join(service.argv), replay.project, run_env)
+    runs.append(background)
     background.settle([])
     if not background.running():
         _problem(
@@ -378,29 +379,56 @@ def start_unit(replay, block, step, unit):
         )
 
 
-def stop_service(replay, block, step, unit):
+def stop_service(replay, block, step, unit, signal_name=None):
+    """Stop *unit* with its KillSignal (or *signal_name*); its exit status."""
     server = replay.server
-    _, _, identifier, kill_signal, _ = server.service(unit)
-    background = server.services.get(identifier)
-    if background is None or isinstance(background, str):
+    service = server.service(unit)
+    process = server.running(service.identifier)
+    if process is None:
         _problem(replay, block, step, f"{unit} is not running")
-        return
-    background.stop(kill_signal)
+        return None
+    return process.stop(signal_name or service.kill_signal)
+
+
+def kill_service(replay, block, step, argv, terminal):
+    """systemctl kill: the signal to the service's processes; a service that
+    ends in failure starts again after RestartSec when Restart=on-failure."""
+    _no_output_expected(replay, block, step)
+    signal_name = "SIGTERM"
+    units = []
+    for word in argv[3:]:
+        if word.startswith("--signal="):
+            signal_name = word.split("=", 1)[1]
+        else:
+            units.append(word if "." in word else f"{word}.service")
+    for unit in units:
+        status = stop_service(replay, block, step, unit, signal_name)
+        service = replay.server.service(unit)
+        failed = status is not None and status != 0
+        if failed and service.restart in ("on-failure", "always"):
+            time.sleep(service.restart_seconds)
+            start_unit(replay, block, step, unit)
 
 
 def journal(replay, block, step, argv, terminal):
     """What the service with that identifier printed, since it started."""
     identifier = argv[argv.index("-t") + 1]
-    service = replay.server.services.get(identifier)
-    if service is None:
+    server = replay.server
+    if identifier not in server.services:
         _problem(replay, block, step, f"no service logs as {identifier}")
         return
-    if isinstance(service, str):
-        output = service
-    else:
-        service.mark = 0
-        service.settle(step.expected)
-        output = service.text()
+    if server.running(identifier) is not None:
+        # Wait until the journal holds what the page shows, or is quiet.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if step.expected and matches(step.expected, server.journal(identifier)):
+                break
+            process = server.running(identifier)
+            quiet = process is None or time.monotonic() - process.last_output > 1
+            if not step.expected and quiet:
+                break
+            time.sleep(0.1)
+    output = server.journal(identifier)
     replay.log(output)
     replay.compare(block, step, output, f"`{step.command}`")
 
@@ -499,6 +527,15 @@ STAND_INS = (
         why="the replay has no systemd; what the services run is the reader's "
         "command, as the unit writes it",
         do=systemctl,
+    ),
+    StandIn(
+        page="sudo systemctl kill --signal=SIGNAL UNIT...",
+        when=lambda argv: argv[:3] == ["sudo", "systemctl", "kill"],
+        does="sends the signal to the service's process; a service that ends in "
+        "failure starts again after its RestartSec when its unit says "
+        "Restart=on-failure",
+        why="the replay has no systemd; the restart is what systemd does",
+        do=kill_service,
     ),
     StandIn(
         page="sudo journalctl -t IDENTIFIER -o cat",
