@@ -99,6 +99,10 @@ bench: $(STAMP) ## Time part 6's ways of testing tasks, then the proof part by p
 	$(PY) tools/bench.py
 	$(PY) tools/bench.py --proof --jobs $(JOBS)
 
+.PHONY: capacity
+capacity: $(STAMP) ## Measure how far one database goes, for part 8 (needs PostgreSQL)
+	$(PY) tools/bench.py --capacity
+
 .PHONY: screenshots
 screenshots: $(STAMP) ## Retake part 5's screenshots into docs/tutorial/_images (needs Chromium)
 	$(PY) tools/screenshots.py

@@ -36,7 +36,7 @@ source_suffix = {
     ".md": "markdown",
 }
 root_doc = "index"
-exclude_patterns = ["_build", "_ext", "_inventories", "**/README.md"]
+exclude_patterns = ["_build", "_ext", "_inventories", "**/README.md", "**/_data"]
 
 # Chapters follow Django's docs: a bare ``literal`` is code, not a reference.
 default_role = None
