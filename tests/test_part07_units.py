@@ -85,16 +85,16 @@ def setting(unit, section, key):
     return values[-1] if values else None
 
 
-def unit_files():
+def unit_files(deploy=DEPLOY):
     return sorted(
-        p.name for p in DEPLOY.iterdir() if p.suffix in (".service", ".timer")
+        p.name for p in deploy.iterdir() if p.suffix in (".service", ".timer")
     )
 
 
-def unit_names():
+def unit_names(deploy=DEPLOY):
     """What systemctl would be given: the template as its instances."""
     names = []
-    for name in unit_files():
+    for name in unit_files(deploy):
         if name.endswith("@.service"):
             names += [name.replace("@.", f"@{i}.") for i in INSTANCES]
         else:
@@ -125,9 +125,9 @@ def expand(text, instance=None):
     return "".join(out)
 
 
-def exec_start(file_name, instance=None):
+def exec_start(file_name, instance=None, deploy=DEPLOY):
     """The unit's ExecStart command line, split and expanded as systemd does."""
-    unit = read_unit(DEPLOY / file_name)
+    unit = read_unit(deploy / file_name)
     line = setting(unit, "Service", "ExecStart")
     assert line, f"{file_name} has no ExecStart"
     return [expand(word, instance) for word in shlex.split(line)]
@@ -157,23 +157,27 @@ def fake_root(tmp_path_factory):
     """A root holding what the units refer to: the project's Python (a
     stand-in: systemd looks paths up inside the root, so a link to the real
     one would not do), the env file, and systemd's own units (the targets)."""
+    return build_fake_root(tmp_path_factory.mktemp("root"), DEPLOY)
+
+
+def build_fake_root(root, deploy):
+    """Fill *root* with what the units of *deploy* refer to, and them."""
     if shutil.which("systemd-analyze") is None:
         pytest.skip(INSTALL_HINT)
-    root = tmp_path_factory.mktemp("root")
     python = root / SERVER_PYTHON.lstrip("/")
     python.parent.mkdir(parents=True)
     python.write_text("#!/bin/sh\n")
     python.chmod(0o755)
     env_file = root / ENV_FILE.lstrip("/")
     env_file.parent.mkdir(parents=True)
-    shutil.copy(DEPLOY / "community.env.example", env_file)
+    shutil.copy(deploy / "community.env.example", env_file)
     shutil.copytree(
         "/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True
     )
     units = root / "etc/systemd/system"
     units.mkdir(parents=True)
-    for name in unit_files():
-        shutil.copy(DEPLOY / name, units / name)
+    for name in unit_files(deploy):
+        shutil.copy(deploy / name, units / name)
     return root
 
 
@@ -294,9 +298,9 @@ def migrated(tmp_path_factory, postgres):
     return project
 
 
-def unit_env(file_name):
+def unit_env(file_name, deploy=DEPLOY):
     """The unit's Environment= lines (the env file is the project's)."""
-    unit = read_unit(DEPLOY / file_name)
+    unit = read_unit(deploy / file_name)
     env = {}
     for key, value in unit["Service"]:
         if key == "Environment":
@@ -306,11 +310,11 @@ def unit_env(file_name):
     return env
 
 
-def run_unit(project, file_name, instance=None, background=False):
+def run_unit(project, file_name, instance=None, background=False, deploy=DEPLOY):
     """Run the unit's ExecStart in *project*, as systemd would run it."""
-    argv = exec_start(file_name, instance)
+    argv = exec_start(file_name, instance, deploy)
     assert argv[0] == SERVER_PYTHON
-    env = unit_env(file_name)
+    env = unit_env(file_name, deploy)
     if background:
         return project.start(*argv[1:], env=env)
     return project.run(*argv[1:], env=env)

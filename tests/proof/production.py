@@ -102,10 +102,11 @@ class ProductionProject(Project):
         self.secret_key = secrets.token_urlsafe(50)
 
     @classmethod
-    def copy(cls, target, database=None, email_port=9):
-        """A copy of the stage in *target*, on *database* (by default the
-        SQLite file, for settings that point at it)."""
-        folder = copy_stage(STAGE, target)
+    def copy(cls, target, database=None, email_port=9, stage=STAGE):
+        """A copy of *stage* (part 7's, by default) in *target*, on
+        *database* (by default the SQLite file, for settings that point at
+        it)."""
+        folder = copy_stage(stage, target)
         return cls(folder, database or SQLiteFile(folder), email_port)
 
     def clone(self, target):

@@ -42,7 +42,13 @@ from .standins import (
     reserve_page_ports,
     stand_in_for,
 )
-from .start import missing_installs, recipe_blocks, stage_zip, unpack
+from .start import (
+    missing_installs,
+    recipe_blocks,
+    server_recipe,
+    stage_zip,
+    unpack,
+)
 from .steps import ReplayError, Step, page_line, parse_console
 from .terminals import RELOADER_TICK, Background, reloads
 
@@ -113,6 +119,10 @@ class Replay:
                 f"after part 0's recipe, the reader should be in "
                 f"{PROJECT_DIR_NAME}/, not in {self.cwd}"
             )
+        # After part 7, the server as part 7 sets it up (see start.py); its
+        # site user's terminal ends in the project too.
+        for block in server_recipe(BUILD / "doctrees", self.part):
+            self.do_console(block)
 
     _reader_files = None
 

@@ -18,6 +18,7 @@ compares what the recipe installs with what the earlier parts install.
 import re
 import shlex
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 from docutils import nodes
@@ -130,3 +131,42 @@ def missing_installs(doctrees, part, recipe):
                 for name in pip_installs(block.text) - installed:
                     missing.setdefault(name, number)
     return missing
+
+
+# Part 7 sets up the server; a reader who starts a later part sets it up as
+# part 7 does, up to the block that starts the workers (part 0 says so).
+SERVER_PART = 7
+SERVER_TERMINALS = ("server", "site")
+WORKERS_STARTED = "systemctl enable --now community-worker@1"
+
+
+def server_recipe(doctrees, part):
+    """Part 7's console blocks on the server, for a reader of a later part.
+
+    They run up to the block that starts the workers, without the reads of
+    the journal (which show what part 7's own steps logged).
+    """
+    if part <= SERVER_PART:
+        return []
+    docname = f"tutorial/part{SERVER_PART:02d}"
+    chosen = []
+    for block in blocks_of(doctrees, docname):
+        if block.kind != "console":
+            continue
+        if block.attributes.get("terminal") not in SERVER_TERMINALS:
+            continue
+        chosen.append(replace(block, text=_without_journal(block.text)))
+        if WORKERS_STARTED in block.text:
+            return chosen
+    raise RecipeError(f"part {SERVER_PART} never shows `{WORKERS_STARTED}`")
+
+
+def _without_journal(text):
+    """A console block's text without its journalctl steps and their output."""
+    kept, skipping = [], False
+    for line in text.splitlines():
+        if line.startswith("$ "):
+            skipping = "journalctl" in line
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
