@@ -593,7 +593,7 @@ def capacity_table(result):
     facts = result["machine"]
     load = facts["load_average"]
     caption = (
-        f"Measured by tools/bench.py --capacity on {facts['date']}: "
+        f"Measured by ``make capacity`` on {facts['date']}: "
         f"{facts['cpus']} CPU(s), {facts['cpu_model']}; Python {facts['python']}, "
         f"Django {facts['django']}, django-tasks-db {facts['django_tasks_db']}, "
         f"PostgreSQL {facts['postgresql']}; load average {load[0]:.1f} "

@@ -132,7 +132,7 @@ def test_the_capacity_run_writes_a_table_with_a_number_in_every_row(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     text = (out / "capacity.txt").read_text()
     result = json.loads((out / "capacity.json").read_text())
-    assert text.startswith(".. list-table::\n   Measured by tools/bench.py --capacity ")
+    assert text.startswith(".. list-table::\n   Measured by ``make capacity`` ")
     assert text in done.stdout
     header, *rows = parse_capacity_table(text)
     assert header == ["Measurement", "Database", "Workers", "Median", "Min–max"]
