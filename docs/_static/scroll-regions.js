@@ -30,12 +30,20 @@
     return caption ? "Code: " + caption.textContent.trim() : "Code";
   }
 
+  function focusableInside(el) {
+    return Array.prototype.some.call(el.querySelectorAll(FOCUSABLE), function (inner) {
+      return !inner.matches(".headerlink");
+    });
+  }
+
   function update() {
     document.querySelectorAll(BLOCKS).forEach(function (el) {
       var marked = el.hasAttribute(MARK);
       if (scrolls(el)) {
         // A block whose own links or buttons can take the focus needs none.
-        if (!marked && (el.hasAttribute("tabindex") || el.querySelector(FOCUSABLE))) return;
+        // A heading's permalink (a table caption's "#") doesn't count: it
+        // stays hidden until the pointer is on it.
+        if (!marked && (el.hasAttribute("tabindex") || focusableInside(el))) return;
         el.setAttribute(MARK, "");
         el.setAttribute("tabindex", "0");
         el.setAttribute("role", "group");
