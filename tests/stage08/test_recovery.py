@@ -71,6 +71,9 @@ def test_a_stuck_notification_is_failed_and_enqueued_again(testimonial):
     stuck = left_running(
         notify_staff_about_testimonial, testimonial.pk, ago=timedelta(minutes=6)
     )
+    # As enqueue_notification() leaves it: the testimonial names its result.
+    testimonial.notification_id = str(stuck)
+    testimonial.save(update_fields=["notification_id"])
 
     [line, summary] = recover()
 
@@ -88,6 +91,9 @@ def test_a_stuck_notification_is_failed_and_enqueued_again(testimonial):
     assert line.startswith(f"Failed {path} {stuck}, RUNNING since ")
     assert line.endswith(f"(6m 00s) on host-1, enqueued again as {again.pk}")
     assert summary == "Stuck tasks: 1 failed, 1 enqueued again."
+    # The admin's column follows the new result, not the failed one.
+    testimonial.refresh_from_db()
+    assert testimonial.notification_id == str(again.pk)
 
     run_worker()
     again.refresh_from_db()

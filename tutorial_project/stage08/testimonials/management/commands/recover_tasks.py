@@ -8,6 +8,7 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from testimonials.models import Testimonial
 from testimonials.tasks import MAX_ATTEMPTS
 
 
@@ -57,6 +58,11 @@ class Command(BaseCommand):
                     fail(row, now, ran, worker)
                     if reason is None:
                         new = row.task.enqueue(*row.args_kwargs["args"], **kwargs)
+                        # A testimonial that shows this notification's result
+                        # shows the new one's from now on.
+                        Testimonial.objects.filter(notification_id=str(row.id)).update(
+                            notification_id=new.id
+                        )
                 failed += 1
                 if reason is not None:
                     line += f"not run again: {reason}"
