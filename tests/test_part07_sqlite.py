@@ -16,33 +16,14 @@ of stage 7 runs with mysite.production, the env file, and
   from OPTIONS.
 """
 
-import re
 import sqlite3
-import textwrap
 
 import pytest
 
-from proof.paths import PARTS_DIR
-from proof.production import ProductionProject
+from proof.production import ProductionProject, sqlite_settings_shown
 from proof.project import check_a_stop_lets_the_running_task_finish, stop
 
-PAGE = PARTS_DIR / "part07.txt"
-# The page's illustrative python block: its options, its indented reason,
-# a blank line, then the code.
-_SHOWN = re.compile(
-    r"^\.\. illustrative:: python\n(?:    :.*\n(?:        .*\n)*)*\n((?:    .*\n|\n)+)",
-    re.M,
-)
-
-
-def shown_settings():
-    """The SQLite settings part 7 shows, to go into production.py in place
-    of its DATABASES."""
-    [block] = _SHOWN.findall(PAGE.read_text())
-    return textwrap.dedent(block).strip() + "\n"
-
-
-SQLITE_DATABASES = shown_settings()
+SQLITE_DATABASES = sqlite_settings_shown()
 
 # Django's SQL log, which it writes while DEBUG is on.
 SQL_LOG = """

@@ -6,8 +6,12 @@ import signal
 from itertools import pairwise
 
 import pytest
-from test_part07_units import DEPLOY as PART07_DEPLOY
-from test_part07_units import (
+
+from proof.paths import stage_dir
+from proof.production import ENV_EXAMPLE, SERVER_PROJECT, ProductionProject
+from proof.project import TASKS_TABLE, stop
+from proof.units import DEPLOY as PART07_DEPLOY
+from proof.units import (
     ENV_FILE,
     analyze,
     build_fake_root,
@@ -19,10 +23,6 @@ from test_part07_units import (
     unit_names,
     verify,
 )
-
-from proof.paths import stage_dir
-from proof.production import ENV_EXAMPLE, SERVER_PROJECT, ProductionProject
-from proof.project import TASKS_TABLE, stop
 
 STAGE = 8
 DEPLOY = stage_dir(STAGE) / "deploy"

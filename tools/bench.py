@@ -460,10 +460,10 @@ def machine(server):
 
 
 def sqlite_settings():
-    """The SQLite settings that part 7 shows, as its test reads them."""
-    from test_part07_sqlite import SQLITE_DATABASES
+    """The SQLite settings that part 7 shows, read from the page."""
+    from proof.production import sqlite_settings_shown
 
-    return SQLITE_DATABASES
+    return sqlite_settings_shown()
 
 
 def capacity(tasks, repeat, workers, big_workers, samples, intervals, say=print):

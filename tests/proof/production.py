@@ -19,11 +19,13 @@ an empty one the proof has no value for stops the test, naming it.
 """
 
 import ast
+import re
 import secrets
 import shutil
+import textwrap
 from pathlib import Path
 
-from .paths import stage_dir
+from .paths import PARTS_DIR, stage_dir
 from .postgres import PORT
 from .processes import clean_env
 from .project import Project, SQLiteFile, copy_stage
@@ -171,3 +173,23 @@ class ProductionProject(Project):
                 env[name] = value
         env.update(extra)
         return env
+
+
+# -- Staying on SQLite (part 7) ------------------------------------------------
+# tests/test_part07_sqlite.py runs the stage with the settings the page
+# shows, and make capacity measures with them: both read them here.
+
+SQLITE_PAGE = PARTS_DIR / "part07.txt"
+# The page's illustrative python block: its options, its indented reason,
+# a blank line, then the code.
+_SHOWN = re.compile(
+    r"^\.\. illustrative:: python\n(?:    :.*\n(?:        .*\n)*)*\n((?:    .*\n|\n)+)",
+    re.M,
+)
+
+
+def sqlite_settings_shown():
+    """The SQLite settings part 7 shows, to go into production.py in place
+    of its DATABASES."""
+    [block] = _SHOWN.findall(SQLITE_PAGE.read_text())
+    return textwrap.dedent(block).strip() + "\n"

@@ -24,14 +24,12 @@ something real of its own, and the stand-ins of :mod:`standins` use them:
 """
 
 import secrets
-import shlex
 import shutil
-import socket
 import subprocess
-from configparser import ConfigParser
 from dataclasses import dataclass
 
 from .postgres import PORT, binaries, postgres_server
+from .units import exec_start, expand, read_unit, setting, unit_env
 
 # Where the page puts things on the server.
 SERVER_PROJECT = "/srv/community"
@@ -212,35 +210,30 @@ class ReplayServer:
         path = self.unit_file(unit)
         if path is None:
             raise RuntimeError(f"no unit file for {unit} in {UNITS_DIR}")
-        instance = unit.split("@", 1)[1].rsplit(".", 1)[0] if "@" in unit else ""
-        parser = ConfigParser(strict=False, interpolation=None)
-        parser.optionxform = str
-        parser.read_string(path.read_text().replace("\\\n", " "))
-        section = parser["Service"]
+        instance = unit.split("@", 1)[1].rsplit(".", 1)[0] if "@" in unit else None
+        read = read_unit(path)
 
-        def expand(text):
-            return text.replace("%i", instance).replace("%H", socket.gethostname())
+        def value(key, default=None):
+            found = setting(read, "Service", key)
+            return default if found is None else found
 
-        argv = shlex.split(expand(section["ExecStart"]))
+        argv = exec_start(path.name, instance, path.parent)
         if argv[0] != SERVER_PYTHON:
             raise RuntimeError(f"{unit}: ExecStart runs {argv[0]}, not {SERVER_PYTHON}")
-        if section.get("WorkingDirectory") != SERVER_PROJECT:
+        if value("WorkingDirectory") != SERVER_PROJECT:
             raise RuntimeError(f"{unit}: WorkingDirectory is not {SERVER_PROJECT}")
-        if section.get("EnvironmentFile") != ENV_FILE:
+        if value("EnvironmentFile") != ENV_FILE:
             raise RuntimeError(f"{unit}: EnvironmentFile is not {ENV_FILE}")
-        env = dict(self.env_values())
-        for assignment in shlex.split(section.get("Environment", "")):
-            name, _, value = assignment.partition("=")
-            env[name] = value
-        identifier = expand(section.get("SyslogIdentifier", unit))
+        env = {**self.env_values(), **unit_env(path.name, path.parent)}
+        identifier = expand(value("SyslogIdentifier", unit), instance)
         return Service(
             argv=["python", *argv[1:]],
             env=env,
             identifier=identifier,
-            kill_signal=section.get("KillSignal", "SIGTERM"),
-            kind=section.get("Type", "simple"),
-            restart=section.get("Restart", "no"),
-            restart_seconds=_seconds(section.get("RestartSec", "100ms")),
+            kill_signal=value("KillSignal", "SIGTERM"),
+            kind=value("Type", "simple"),
+            restart=value("Restart", "no"),
+            restart_seconds=_seconds(value("RestartSec", "100ms")),
         )
 
     def journal(self, identifier):
