@@ -41,19 +41,20 @@ are relative to the configuration directory) and ``stages_archive_folder``
 (the top-level folder inside the archives, ``"community"``).
 """
 
-import fnmatch
 import hashlib
 import html
 import io
 import os
 import posixpath
 import re
+import shutil
 import stat
 import tempfile
 import zipfile
 from pathlib import Path
 
 import stagediff
+import variants
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
@@ -63,45 +64,17 @@ MIGRATE = "python manage.py migrate"
 __version__ = "1.1"
 
 # Folders and files the archives and patches leave out, wherever they are in
-# a stage: the one definition of generated noise, which the proof
-# (tests/proof/paths.py) uses too.
-EXCLUDED_DIRS = frozenset(
-    {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "media"}
-)
-EXCLUDED_FILES = (
-    "*.pyc",
-    "*.pyo",
-    "*.sqlite3",
-    "*.sqlite3-journal",
-    "*.sqlite3-wal",
-    "*.sqlite3-shm",
-    "*.zip",
-    ".DS_Store",
-)
+# a stage: the one definition of generated noise, in variants.py (which the
+# proof imports without Sphinx), used by the proof too.
+EXCLUDED_DIRS = variants.EXCLUDED_DIRS
+EXCLUDED_FILES = variants.EXCLUDED_FILES
+stage_files = variants.stage_files
 
 # The earliest date a zip file can record.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _UNIX = 3  # "made by" system of each entry, so permissions are read
 
 _STAGE_ARGUMENT = re.compile(r"\d{1,2}")
-
-
-def stage_files(stage_dir):
-    """The files of a stage that belong in its archive, sorted.
-
-    Returns paths relative to *stage_dir*, with forward slashes.
-    """
-    stage_dir = Path(stage_dir)
-    found = []
-    for folder, dirnames, filenames in os.walk(stage_dir):
-        dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_DIRS)
-        for name in filenames:
-            if any(fnmatch.fnmatchcase(name, pattern) for pattern in EXCLUDED_FILES):
-                continue
-            path = Path(folder, name)
-            if path.is_file():
-                found.append(path.relative_to(stage_dir).as_posix())
-    return sorted(found)
 
 
 def _entry(name, mode):
@@ -279,7 +252,54 @@ class StageDirective(SphinxDirective):
         box += second
         if "patch" in used:
             box += self.changes_paragraph(used, folder)
+        box += self.variants_paragraph(number, folder)
         return [box]
+
+    def variants_paragraph(self, number, folder):
+        """Links to the stage's variants for older Django releases."""
+        rules = variants.load()
+        self.env.note_dependency(str(variants.RULES))
+        for extra in variants.VARIANTS.rglob("*"):
+            if extra.is_file() and extra != variants.RULES:
+                self.env.note_dependency(str(extra))
+        paragraph = nodes.paragraph(classes=["stage-variants"])
+        paragraph += nodes.Text(
+            "On an older Django release, download this stage for it: "
+        )
+        releases = sorted(
+            rules.releases.values(), key=lambda r: r.version, reverse=True
+        )
+        for index, release in enumerate(releases):
+            made = variants.project(number, release.version, rules)
+            out = Path(
+                self.env.doctreedir, "variants", release.name, f"stage{number:02d}"
+            )
+            if out.exists():
+                shutil.rmtree(out)
+            made.write(out)
+            archive = Path(
+                self.env.doctreedir, "stages", f"stage{number:02d}-{release.name}.zip"
+            )
+            write_if_changed(archive, build_archive(out, folder))
+            if index:
+                paragraph += nodes.Text(" or ")
+            paragraph += self.download(archive)
+            paragraph += nodes.Text(f" ({release.title})")
+        paragraph += nodes.Text(".")
+        if "appendix/versions" in self.env.found_docs:
+            appendix = addnodes.pending_xref(
+                "",
+                nodes.inline("", "Django 5.2 LTS and 6.0"),
+                refdomain="std",
+                reftype="doc",
+                reftarget="/appendix/versions",
+                refdoc=self.env.docname,
+                refexplicit=True,
+            )
+            paragraph += nodes.Text(" The appendix ")
+            paragraph += appendix
+            paragraph += nodes.Text(" says what differs from this page on each.")
+        return paragraph
 
     def download(self, path):
         """A ``:download:`` link to *path*, shown as its file name."""
