@@ -43,6 +43,10 @@ Classifying code blocks for the audit
         ``node.source``; the file is then ``node["source"]``;
     ``"pycon"``
         a block whose language is ``pycon`` (an interactive Python session);
+    ``"error-message"``
+        on the errors appendix (``appendix/errors``), a block whose
+        ``:name:`` starts with ``error-``: the message that the test
+        triggering the error of that name compares it with;
     unset
         anything else, which the audit reports.
 
@@ -253,6 +257,10 @@ class NumberedLiteralInclude(LiteralInclude):
 
 # -- Classifying the other blocks ----------------------------------------------
 
+# The errors appendix, and the start of the names of its message blocks.
+ERRORS_PAGE = "appendix/errors"
+ERROR_NAME_PREFIX = "error-"
+
 
 def classify_literal_blocks(app, doctree):
     """Stamp proof_kind and proof_document on the page's literal blocks."""
@@ -267,6 +275,10 @@ def classify_literal_blocks(app, doctree):
             node["proof_kind"] = "include"
         elif node.get("language") == "pycon":
             node["proof_kind"] = "pycon"
+        elif docname == ERRORS_PAGE and any(
+            name.startswith(ERROR_NAME_PREFIX) for name in node.get("names", ())
+        ):
+            node["proof_kind"] = "error-message"
 
 
 def setup(app):
