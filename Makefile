@@ -4,6 +4,7 @@
 #   make livehtml   build the site, serve it, rebuild on every change
 #   make lint       the pages' style and spelling, the Python code's style
 #   make test       the lint, then the whole proof (see docs/project/testing.md)
+#   make test-release RELEASE=5.2   the proof of the stages' Django 5.2 variants
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -89,6 +90,37 @@ lint: $(STAMP) ## Check the pages' style and spelling and the Python code's styl
 test: $(STAMP) ## Run the lint, then the whole proof (PART=N: only part N's; JOBS=N processes)
 	$(PY) docs/lint.py
 	PROOF_PART=$(PART) $(PY) -m pytest -c tests/pytest.ini -n $(JOBS) $(PYTEST_ARGS)
+
+# The proof of the stages' variants for an older Django release (the
+# appendix "Django 5.2 LTS and 6.0"): make test-release RELEASE=5.2, with
+# PYTHON=... to choose the interpreter among the release's. Its virtual
+# environment and build folder are its own, per release and Python.
+RELEASE ?=
+define find_tool_python
+for c in python3.14 python3.13 python3.12 python3.11 python3; do \
+  if "$$c" -c 'import tomllib' >/dev/null 2>&1; then command -v "$$c"; exit 0; fi; \
+done; \
+echo "error: Python 3.11 or newer is needed to read tutorial_project/variants/rules.toml." >&2; exit 1
+endef
+
+.PHONY: test-release
+test-release: ## Prove every stage's variant for RELEASE=6.0 or 5.2 (PYTHON=...: that interpreter)
+	@if [ -z "$(RELEASE)" ]; then \
+	  echo "error: name the release: make test-release RELEASE=5.2 (or RELEASE=6.0)" >&2; exit 1; fi
+	@tool=$$($(find_tool_python)) || exit 1; \
+	python=$$("$$tool" docs/_ext/variants.py python "$(RELEASE)" $(PYTHON)) || exit 1; \
+	minor=$$("$$python" -c 'import sys; print("%d%d" % sys.version_info[:2])'); \
+	name=django$(subst .,,$(RELEASE))-py$$minor; venv=.venv-$$name; \
+	wanted=$$("$$tool" docs/_ext/variants.py requirements "$(RELEASE)") || exit 1; \
+	if [ ! -x $$venv/bin/python ] || [ "$$(cat $$venv/.requirements 2>/dev/null)" != "$$wanted" ]; then \
+	  echo "Preparing $$venv with $$python ($$("$$python" --version)) for Django $(RELEASE)"; \
+	  [ -x $$venv/bin/python ] || "$$python" -m venv $$venv || exit 1; \
+	  echo "$$wanted" > $$venv/requirements.txt; \
+	  $$venv/bin/python -m pip install --quiet -r $$venv/requirements.txt || exit 1; \
+	  echo "$$wanted" > $$venv/.requirements; fi; \
+	echo "Proving the Django $(RELEASE) variants with $$($$venv/bin/python -c 'import django, sys; print("Django", django.get_version(), "on Python", sys.version.split()[0])')"; \
+	PROOF_RELEASE=$(RELEASE) PROOF_BUILD_DIR="$${PROOF_BUILD_DIR:-$(CURDIR)/$(BUILD)/proof-$$name}" \
+	  $$venv/bin/python -m pytest -c tests/pytest.ini -n $(JOBS) $(PYTEST_ARGS)
 
 .PHONY: django-inventory
 django-inventory: $(STAMP) ## Rebuild docs/_inventories/django.inv from Django's sdist (offline after the download)

@@ -26,6 +26,8 @@ extensions = [
     # This site's own markup and the stamping the proof reads.
     "tutorial_markup",
     "stages",
+    # The appendix on Django 5.2 and 6.0, from the variants' rules.
+    "variant_pages",
     # A warning for :emphasize-lines: that point at blank lines.
     "emphasized_lines",
 ]

@@ -23,7 +23,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from proof.audit import AUDIT_REPORT  # noqa: E402
+from proof.report import AUDIT_REPORT  # noqa: E402
 
 _STAGE = os.environ.get("PROOF_STAGE")
 if _STAGE:
@@ -32,6 +32,39 @@ if _STAGE:
     ]
 else:
     collect_ignore_glob = ["stage[0-9][0-9]/*"]
+
+
+# The release pass (make test-release RELEASE=5.2; proof.paths.RELEASE) runs
+# what proves the stages' variants for that release: the stage checks and
+# tests, and the end-to-end tests, whose stage_dir() is then the variant's.
+# The pages show Django 6.1's output; their replay and the site's checks are
+# the main pass's.
+RELEASE = os.environ.get("PROOF_RELEASE", "").strip()
+RELEASE_MODULES = {
+    "test_stages.py",
+    "test_release.py",
+    "test_part01_worker.py",
+    "test_part02_notification.py",
+    "test_part02_transactions.py",
+    "test_part04_worker.py",
+    "test_part05_worker.py",
+    "test_part06_suite.py",
+    "test_part07_settings.py",
+    "test_part07_worker.py",
+    "test_part07_sqlite.py",
+    "test_part08_recovery.py",
+    "test_part08_workers.py",
+}
+
+
+def pytest_ignore_collect(collection_path, config):
+    if _STAGE or collection_path.parent != HERE:
+        return None
+    if RELEASE:
+        return collection_path.name not in RELEASE_MODULES or None
+    if collection_path.name == "test_release.py":
+        return True
+    return None
 
 
 # The end-to-end tests' fixtures (inbox), the browser tests' (server,
@@ -57,6 +90,15 @@ def pytest_configure(config):
     from proof.processes import install
 
     _only_part()
+    if not RELEASE and not _STAGE:
+        import django
+
+        if django.VERSION < (6, 1):
+            raise pytest.UsageError(
+                f"the stages are written for Django 6.1, and this is Django "
+                f"{django.get_version()}: prove their variants for your release "
+                "with make test-release RELEASE=6.0 (or RELEASE=5.2)"
+            )
     install()
 
 
@@ -93,36 +135,26 @@ def site():
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Leave out the parts the running Django release cannot follow.
-
-    With PROOF_PART=N (``make test PART=N``), keep only the tests of part N.
+    """With PROOF_PART=N (``make test PART=N``), keep only the tests of part N.
     In an xdist worker, also group and order the tests (`schedule`).
     """
-    from proof.paths import needs_newer_django
-
     only = _only_part()
-    kept, dropped, other_parts = [], [], []
-    numbers = set()
+    kept, other_parts = [], []
     for item in items:
         number = part_of(item)
         if only and number != int(only):
             other_parts.append(item)
-        elif number and needs_newer_django(number):
-            dropped.append(item)
-            numbers.add(number)
         else:
             kept.append(item)
-    if only and not kept and not dropped:
+    if only and not kept:
         message = f"PART={only}: no test proves part {int(only)}"
         if not _worker(config):
             raise pytest.UsageError(message)
         # A worker's usage error would stop it as a crash: the controller says it.
         config.stash[USAGE_ERROR] = message
-    if dropped or other_parts:
-        config.hook.pytest_deselected(items=dropped + other_parts)
+    if other_parts:
+        config.hook.pytest_deselected(items=other_parts)
         items[:] = kept
-    if dropped:
-        config.stash[DESELECTED_PARTS] = sorted(numbers)
     if not _STAGE:
         _parts.update((item.nodeid, part_of(item)) for item in items)
     if _worker(config):
@@ -155,18 +187,8 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section("audit: code blocks per part")
         for line in lines:
             terminalreporter.write_line(line)
-    parts = config.stash.get(DESELECTED_PARTS, None)
-    if parts:
-        import django
-
-        terminalreporter.section("parts left out")
-        terminalreporter.write_line(
-            f"Django {django.get_version()} has no MAILERS setting: the checks of "
-            f"parts {', '.join(f'{n:02d}' for n in parts)} run with Django 6.1 only."
-        )
 
 
-DESELECTED_PARTS = pytest.StashKey[list]()
 USAGE_ERROR = pytest.StashKey[str]()
 
 
@@ -355,7 +377,6 @@ def pytest_sessionfinish(session):
     if _worker(config):
         config.workeroutput[WORKER_OUTPUT] = {
             "audit": config.stash.get(AUDIT_REPORT, None),
-            "deselected": config.stash.get(DESELECTED_PARTS, None),
             "usage_error": config.stash.get(USAGE_ERROR, None),
             "parts": _parts,
         }
@@ -391,8 +412,6 @@ def pytest_testnodedown(node, error):
     config = node.config
     if sent["audit"]:
         config.stash[AUDIT_REPORT] = sent["audit"]
-    if sent["deselected"]:
-        config.stash[DESELECTED_PARTS] = sent["deselected"]
     if sent["usage_error"]:
         config.stash[USAGE_ERROR] = sent["usage_error"]
     _parts.update(sent["parts"])

@@ -18,6 +18,7 @@ from email import message_from_bytes
 
 import pytest
 
+from proof.paths import seen
 from proof.processes import free_port
 from proof.project import Project, stop
 
@@ -255,7 +256,7 @@ TASKS = {{
 }}
 """
 
-INVALID = (
+INVALID = seen(
     "django.tasks.exceptions.InvalidTask: Queue 'emails' is not valid for backend."
 )
 

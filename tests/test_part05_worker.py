@@ -23,6 +23,7 @@ import time
 import pytest
 
 from proof.inbox import smtp_inbox
+from proof.paths import RELEASE, seen
 from proof.project import Project, interrupt, stop
 
 LINE = re.compile(
@@ -86,18 +87,20 @@ def test_the_log_has_time_level_and_logger_and_shows_a_failure_once(project):
     assert stdout == "", "the worker printed to its own standard output"
     lines = logged(stderr)
     loggers = {name for _, name, _ in lines}
-    assert loggers == {"django.tasks", "django_tasks_db", "testimonials.signals"}, (
-        loggers
-    )
+    assert loggers == {
+        seen("django.tasks"),
+        "django_tasks_db",
+        "testimonials.signals",
+    }, loggers
     assert (
         "ERROR",
-        "django.tasks",
+        seen("django.tasks"),
         f"Task id={failed} path=testimonials.tasks.notify_staff_about_testimonial "
         "state=FAILED",
     ) in lines
     assert (
         "INFO",
-        "django.tasks",
+        seen("django.tasks"),
         f"Task id={counted} path=testimonials.tasks.count_words state=SUCCESSFUL",
     ) in lines
     # Once each: nothing reaches Django's own console handler as well.
@@ -153,11 +156,17 @@ def test_the_worker_adds_its_own_handler_only_to_a_logger_without_one(project):
 
     assert stdout.startswith("Starting worker worker_id="), stdout
     assert "No more tasks to run" in stdout
-    assert re.search(
+    task_line = re.search(
         r"^Task id=\S+ path=testimonials\.tasks\.count_words state=SUCCESSFUL$",
         stderr,
         re.M,
-    ), stderr
+    )
+    if RELEASE == "5.2":
+        # The backport's logger, django_tasks, is no child of Django's
+        # "django" logger: without a LOGGING of its own, nothing shows it.
+        assert not task_line, stderr
+    else:
+        assert task_line, stderr
     assert not logged(stdout + stderr)
 
 

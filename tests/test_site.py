@@ -2,8 +2,10 @@
 
 The audit classifies each code block of each part page (see
 docs/project/testing.md): included from the part's stage, a Python session
-that runs, a console command that runs, or explicitly illustrative. Any
-other block fails the audit with its file and line.
+that runs, a console command that runs, or explicitly illustrative. The
+appendix pages are audited too, with the kinds they may use (an error
+message of the errors page). Any other block fails the audit with its file
+and line.
 """
 
 from collections import Counter
@@ -11,7 +13,14 @@ from collections import Counter
 import pytest
 
 from proof.audit import AUDIT_REPORT, problems_of
-from proof.blocks import ACTION, KINDS, blocks_of, part_docnames
+from proof.blocks import (
+    ACTION,
+    APPENDIX_KINDS,
+    KINDS,
+    appendix_docnames,
+    blocks_of,
+    part_docnames,
+)
 from proof.paths import part_numbers, stage_dir, staged_parts
 
 
@@ -46,6 +55,20 @@ def test_every_block_is_proven(site, request):
         )
         for block in blocks:
             problems.extend(problems_of(block, number))
+    for docname in appendix_docnames(site.doctrees):
+        blocks = blocks_of(site.doctrees, docname)
+        counts = Counter(block.kind for block in blocks)
+        report.append(
+            f"{docname}: {len(blocks):3d} blocks = "
+            + ", ".join(f"{counts[kind]} {kind}" for kind in KINDS + APPENDIX_KINDS)
+            + (
+                f", {counts['unclassified']} UNCLASSIFIED"
+                if counts["unclassified"]
+                else ""
+            )
+        )
+        for block in blocks:
+            problems.extend(problems_of(block, None))
     request.config.stash[AUDIT_REPORT] = report
     assert not problems, "\n".join(problems)
 

@@ -7,6 +7,14 @@ A block is proven when it is one of the four kinds of
   it as the reader sees it (its path inside the project);
 - illustrative: it parses, where a parser for its language exists;
 - pycon and console: the replay runs them (``test_parts.py``).
+
+The appendix pages are audited too (*part* is None for them). Nothing
+replays their sessions, so a pycon or console block there is unproven; an
+included file may come from any stage; and the message blocks of the errors
+page (kind ``error-message``) are proven by ``test_appendix_errors.py``,
+which fails for a block without a trigger. The versions appendix's blocks
+(kind ``variant``) are made from tutorial_project/variants/rules.toml by
+the code that writes the variants the release passes run.
 """
 
 import ast
@@ -14,11 +22,15 @@ import configparser
 import json
 import tomllib
 
-import pytest
 import yaml
 
+from .blocks import ERROR_MESSAGE, VARIANT
+from .errors import ERRORS_DOC
+
+VERSIONS_DOC = "appendix/versions"
+
 # Where test_site.py leaves the per-part counts for the run's summary.
-AUDIT_REPORT = pytest.StashKey[list]()
+from .report import AUDIT_REPORT  # noqa: E402, F401
 
 
 def problems_of(block, part):
@@ -34,13 +46,31 @@ def problems_of(block, part):
                 f"{block.place}: this illustrative {block.language} block "
                 f"does not parse: {problem}"
             )
+    elif block.kind == ERROR_MESSAGE:
+        if block.docname != ERRORS_DOC:
+            yield (
+                f"{block.place}: only the blocks of {ERRORS_DOC}.txt are "
+                "proven as error messages"
+            )
+    elif block.kind == VARIANT:
+        if block.docname != VERSIONS_DOC:
+            yield (
+                f"{block.place}: only the blocks of {VERSIONS_DOC}.txt are "
+                "made from the variants' rules"
+            )
+    elif part is None and block.kind in ("pycon", "console"):
+        yield (
+            f"{block.place}: nothing replays the {block.kind} blocks of an "
+            "appendix page: include the file from a stage, or mark the block "
+            "illustrative with a reason"
+        )
     elif block.kind == "include":
         stage = block.stage
         if stage is None:
             yield f"{block.place}: includes {block.included}, which is not in a stage"
             return
         number, relative = stage
-        if number != part:
+        if part is not None and number != part:
             yield (
                 f"{block.place}: part {part:02d} includes a file of "
                 f"stage{number:02d}; it must show stage{part:02d}"

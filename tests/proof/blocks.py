@@ -17,6 +17,13 @@ from docutils import nodes
 from .paths import DOCS, PART_DOC, STAGES, where
 
 KINDS = ("include", "pycon", "console", "illustrative")
+# Kinds of the appendix pages alone: the message blocks of the errors page,
+# which tests/test_appendix_errors.py proves.
+ERROR_MESSAGE = "error-message"
+# And the blocks the versions appendix makes from the variants' rules
+# (docs/_ext/variant_pages.py), which the release passes run.
+VARIANT = "variant"
+APPENDIX_KINDS = (ERROR_MESSAGE, VARIANT)
 # Not a code block: a step the reader takes in the browser (never shown).
 ACTION = "action"
 
@@ -74,6 +81,11 @@ def part_docnames(doctrees):
         if match := PART_DOC.match(name):
             found[int(match.group(1))] = name
     return found
+
+
+def appendix_docnames(doctrees):
+    """The docnames of the appendix pages (docs/appendix/)."""
+    return [name for name in docnames(doctrees) if name.startswith("appendix/")]
 
 
 def _caption(node):
@@ -135,7 +147,7 @@ def blocks_of(doctrees, docname):
                 docname=docname,
                 source=node.source or "",
                 line=node.line or 0,
-                kind=kind if kind in KINDS else "unclassified",
+                kind=kind if kind in KINDS + APPENDIX_KINDS else "unclassified",
                 language=node.get("language", ""),
                 text=node.astext(),
                 caption=_caption(node),

@@ -20,9 +20,9 @@ PROJECT_DIR_NAME = "community"
 # Generated files that are never part of a stage: one definition, the one
 # the site's downloads use (docs/_ext/stages.py).
 sys.path.insert(0, str(DOCS / "_ext"))
-from stages import EXCLUDED_DIRS as NOISE_DIRS  # noqa: E402, F401
-from stages import EXCLUDED_FILES as NOISE_FILES  # noqa: E402, F401
-from stages import stage_files as _stage_files  # noqa: E402
+from variants import EXCLUDED_DIRS as NOISE_DIRS  # noqa: E402, F401
+from variants import EXCLUDED_FILES as NOISE_FILES  # noqa: E402, F401
+from variants import stage_files as _stage_files  # noqa: E402
 
 PART_DOC = re.compile(r"^tutorial/part(\d\d)$")
 
@@ -31,8 +31,66 @@ PART_DOC = re.compile(r"^tutorial/part(\d\d)$")
 VENV_BIN = Path(sys.executable).parent
 
 
+# The release pass (``make test-release RELEASE=5.2``) sets PROOF_RELEASE:
+# the proof then runs the stages' variants for that Django release, which
+# docs/_ext/variants.py writes from tutorial_project/variants/rules.toml.
+RELEASE = os.environ.get("PROOF_RELEASE", "").strip() or None
+
+
 def stage_dir(number):
+    """The folder of stage *number*: the variant's, in a release pass."""
+    if RELEASE:
+        return variants_dir() / f"stage{number:02d}"
     return STAGES / f"stage{number:02d}"
+
+
+def stage_tests_dir(number):
+    """``tests/stageNN``: the variant's, in a release pass."""
+    if RELEASE:
+        return variants_dir() / "tests" / f"stage{number:02d}"
+    return ROOT / "tests" / f"stage{number:02d}"
+
+
+_written = {}
+
+
+def seen(text):
+    """Output of Django 6.1 as the release pass's release shows it.
+
+    The identity in the main pass; in a release pass, the ``[[seen]]``
+    entries of rules.toml (module names in tracebacks and loggers).
+    """
+    if not RELEASE:
+        return text
+    import variants
+
+    return variants.seen(text, RELEASE)
+
+
+def variants_dir():
+    """The release's variants of every stage, written once per process.
+
+    Each process of the run (pytest-xdist's workers) writes its own copy:
+    it takes a fraction of a second, and no process reads a half-written one.
+    """
+    if RELEASE not in _written:
+        import variants
+
+        rules = variants.load()
+        release = rules.release(RELEASE)
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        folder = BUILD / "variants" / f"{release.name}-{worker}"
+        if folder.exists():
+            import shutil
+
+            shutil.rmtree(folder)
+        for number in variants.stage_numbers():
+            name = f"stage{number:02d}"
+            variants.variant(number, RELEASE, rules).write(
+                folder / name, folder / "tests" / name
+            )
+        _written[RELEASE] = folder
+    return _written[RELEASE]
 
 
 def part_numbers():
@@ -61,15 +119,3 @@ def where(path, line=None):
     except ValueError:
         shown = path
     return f"{shown}:{line}" if line else str(shown)
-
-
-# From part 2 on, the project sends email, configured with MAILERS, new in
-# Django 6.1 (Django 6.0 ignores it). Under Django 6.0 the proof covers the
-# parts before that; conftest.py deselects the others and says so.
-FIRST_PART_NEEDING_DJANGO_61 = 2
-
-
-def needs_newer_django(part):
-    import django
-
-    return part >= FIRST_PART_NEEDING_DJANGO_61 and django.VERSION < (6, 1)

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import NOISE_DIRS, NOISE_FILES, stage_dir
+from .paths import NOISE_DIRS, NOISE_FILES, RELEASE, stage_dir
 from .processes import clean_env, free_port, spawn
 
 # The tasks table: django-tasks-db's app label is django_tasks_database.
@@ -188,8 +188,17 @@ class Project:
     # -- files and settings ----------------------------------------------------
 
     def write(self, relative, text):
-        """Add (or replace) a file of this copy; the stage is never changed."""
+        """Add (or replace) a file of this copy; the stage is never changed.
+
+        In a release pass the text goes through the release's rules first,
+        as the stage's own files did (so ``django.tasks`` becomes the
+        backport's ``django_tasks`` on Django 5.2).
+        """
         path = self.folder / relative
+        if RELEASE:
+            import variants
+
+            text = variants.transform(Path(relative).as_posix(), text, RELEASE)
         path.write_text(text)
         return path
 
@@ -228,7 +237,17 @@ class Project:
         return self
 
     def send_email_to(self, port):
-        """Send the project's email to an SMTP server on 127.0.0.1:*port*."""
+        """Send the project's email to an SMTP server on 127.0.0.1:*port*.
+
+        The variants for releases before 6.1 configure email with the
+        EMAIL_* settings (tutorial_project/variants/rules.toml).
+        """
+        if RELEASE:
+            return self.override_settings(
+                'EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"\n'
+                f'EMAIL_HOST = "127.0.0.1"\nEMAIL_PORT = {port}\nEMAIL_TIMEOUT = 10\n',
+                module="proof_email",
+            )
         return self.override_settings(
             "MAILERS = {\n"
             '    "default": {\n'

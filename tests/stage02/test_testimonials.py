@@ -1,8 +1,8 @@
 """Stage 2: the testimonial form enqueues the staff notification, correctly.
 
 Runs in its own pytest process against stage02's settings (see
-tests/conftest.py). Django's test setup swaps MAILERS for the locmem
-backend, so sent email lands in ``mail.outbox``.
+tests/conftest.py). Django's test setup swaps the email backend for the
+locmem one, so sent email lands in ``mail.outbox``.
 """
 
 import pytest

@@ -23,8 +23,9 @@ from proof.inbox import smtp_inbox
 from proof.processes import free_port as closed_port
 
 
-def smtp_to(port):
-    return {
+def send_with_smtp(settings, port):
+    """Point the stage's email settings at the SMTP server on ``port``."""
+    settings.MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
@@ -61,7 +62,7 @@ def test_enqueue_notification_remembers_the_result(testimonial):
 
 
 def test_a_delivered_notification_succeeds(testimonial, smtp_server, settings):
-    settings.MAILERS = smtp_to(smtp_server.port)
+    send_with_smtp(settings, smtp_server.port)
     tasks.enqueue_notification(testimonial.pk)
     run_worker()
     testimonial.refresh_from_db()
@@ -77,7 +78,7 @@ def test_a_delivered_notification_succeeds(testimonial, smtp_server, settings):
 def test_a_refused_connection_fails_and_schedules_a_later_attempt(
     testimonial, settings
 ):
-    settings.MAILERS = smtp_to(closed_port())
+    send_with_smtp(settings, closed_port())
     first = tasks.enqueue_notification(testimonial.pk)
     before = timezone.now()
     run_worker()
@@ -105,7 +106,7 @@ def test_a_refused_connection_fails_and_schedules_a_later_attempt(
 
 
 def test_retries_stop_after_max_attempts(testimonial, settings, monkeypatch):
-    settings.MAILERS = smtp_to(closed_port())
+    send_with_smtp(settings, closed_port())
     monkeypatch.setattr(tasks, "RETRY_DELAY", timedelta(0))
     tasks.enqueue_notification(testimonial.pk)
     run_worker()  # runs every attempt: with no delay, each is due at once

@@ -1,8 +1,8 @@
 """Stage 4: queues, priorities and the review reminder, in one process.
 
 Runs in its own pytest process against stage04's settings: the task backend
-is the stage's database backend, and Django's test setup swaps MAILERS for
-the locmem backend, so sent email lands in ``mail.outbox``.
+is the stage's database backend, and Django's test setup swaps the email
+backend for the locmem one, so sent email lands in ``mail.outbox``.
 """
 
 from datetime import datetime, timedelta
