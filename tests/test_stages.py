@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from proof.paths import RELEASE, stage_dir, stage_tests_dir, staged_parts
+from proof.paths import stage_dir, stage_tests_dir, staged_parts
 from proof.processes import clean_env
 
 HERE = os.path.dirname(__file__)
@@ -60,9 +60,6 @@ def test_verification_tests(number):
         HERE,
         "-p",
         "no:cacheprovider",
-        # In a release pass the variant's tests live outside tests/: the
-        # plugin named conftest is tests/conftest.py, on the path below.
-        *(["-p", "conftest"] if RELEASE else []),
         "-q",
         folder,
         env={

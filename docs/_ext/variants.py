@@ -136,6 +136,9 @@ class Rules:
         return [rule for rule in self.rules if version in rule.releases]
 
 
+RULE_HEADER = re.compile(r"^\s*\[\[\s*rule\s*\]\]\s*(#.*)?$")
+
+
 def load(path=RULES):
     """The rules of ``rules.toml``; a mistake in it names the rule and line."""
     path = Path(path)
@@ -147,8 +150,13 @@ def load(path=RULES):
     starts = [
         number
         for number, line in enumerate(text.splitlines(), 1)
-        if line.strip() == "[[rule]]"
+        if RULE_HEADER.match(line)
     ]
+    if len(starts) != len(data.get("rule", [])):
+        raise RuleError(
+            f"{path}: can't tell where each rule starts: write every rule's "
+            "header as a line of its own, [[rule]]"
+        )
     releases = {}
     for version, entry in data.get("release", {}).items():
         try:
@@ -321,7 +329,7 @@ def variant(
             continue
         if rule.add:
             if number >= rule.from_stage:
-                extra = VARIANTS / rule.add
+                extra = rules.source.parent / rule.add
                 if not extra.is_file():
                     raise RuleError(
                         f"{rules.source}:{rule.line}: rule {rule.id!r} adds "
@@ -344,8 +352,13 @@ def variant(
         for forbidden in release.forbidden:
             for match in re.finditer(forbidden, content):
                 line = content.count("\n", 0, match.start()) + 1
+                shown = (
+                    f"tests/stage{number:02d}/{path.removeprefix('tests/')}"
+                    if path.startswith("tests/")
+                    else f"stage{number:02d}/{path}"
+                )
                 raise RuleError(
-                    f"stage{number:02d}/{path}:{line}: {match.group(0)!r} is "
+                    f"{shown}:{line}: {match.group(0)!r} is "
                     f"left in the {release.title} variant (forbidden in "
                     f"{rules.source.name}): a rule no longer matches, or one "
                     "is missing"
@@ -388,15 +401,15 @@ def stage_numbers(stages=STAGES):
     )
 
 
-def check_rules(rules=None):
+def check_rules(rules=None, stages=STAGES, tests=TESTS):
     """Every rule changes something in some stage of each of its releases."""
     rules = rules or load()
     problems = []
     for version in rules.releases:
         used = set()
-        for number in stage_numbers():
+        for number in stage_numbers(stages):
             try:
-                made = variant(number, version, rules)
+                made = variant(number, version, rules, stages, tests)
             except RuleError as error:
                 problems.append(str(error))
                 continue
@@ -449,11 +462,14 @@ def find_python(version, given=None, rules=None):
     release = (rules or load()).release(version)
 
     def minor(python):
-        done = subprocess.run(
-            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-        )
+        try:
+            done = subprocess.run(
+                [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+            )
+        except OSError:  # no such file, not a program
+            return None
         return done.stdout.strip() if done.returncode == 0 else None
 
     wanted = " or ".join(release.pythons)

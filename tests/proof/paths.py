@@ -89,6 +89,10 @@ def variants_dir():
             variants.variant(number, RELEASE, rules).write(
                 folder / name, folder / "tests" / name
             )
+        # The variant's tests/stageNN find the proof's conftest.py next to
+        # them, as tests/stageNN do (not a stage's own conftest.py, which a
+        # plugin of that name on the stage's path would be).
+        (folder / "tests" / "conftest.py").symlink_to(ROOT / "tests" / "conftest.py")
         _written[RELEASE] = folder
     return _written[RELEASE]
 
