@@ -13,8 +13,9 @@ VENV ?= .venv
 BUILD ?= _build
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# CI sets DJANGO_VERSION (for example "6.0.*") to run the proof against
-# another Django release than the one requirements.txt pins.
+# DJANGO_VERSION (for example "6.1.*") runs the proof against another 6.1
+# release than the one requirements.txt pins; older releases have their
+# own pass (make test-release).
 DJANGO_VERSION ?=
 SPHINXOPTS ?=
 PYTEST_ARGS ?=
