@@ -47,7 +47,6 @@ import io
 import os
 import posixpath
 import re
-import shutil
 import stat
 import tempfile
 import zipfile
@@ -271,16 +270,13 @@ class StageDirective(SphinxDirective):
         )
         for index, release in enumerate(releases):
             made = variants.project(number, release.version, rules)
-            out = Path(
-                self.env.doctreedir, "variants", release.name, f"stage{number:02d}"
-            )
-            if out.exists():
-                shutil.rmtree(out)
-            made.write(out)
             archive = Path(
                 self.env.doctreedir, "stages", f"stage{number:02d}-{release.name}.zip"
             )
-            write_if_changed(archive, build_archive(out, folder))
+            # Written to a folder of its own only to be packed like a stage.
+            with tempfile.TemporaryDirectory() as out:
+                made.write(out)
+                write_if_changed(archive, build_archive(out, folder))
             if index:
                 paragraph += nodes.Text(" or ")
             paragraph += self.download(archive)

@@ -57,7 +57,7 @@ def _block(text, language, caption=None):
 
 
 def _hunks(before, after):
-    """The diff's hunks, each a tuple of its lines (without the @@ line)."""
+    """The diff's hunks, each a tuple of its lines, its @@ line first."""
     lines = difflib.unified_diff(
         before.splitlines(), after.splitlines(), n=1, lineterm=""
     )
@@ -66,14 +66,13 @@ def _hunks(before, after):
         if line.startswith("@@"):
             current = []
             found.append(current)
-        else:
-            current.append(line)
+        current.append(line)
     return [tuple(hunk) for hunk in found]
 
 
 def _changed(hunk):
     """The hunk's added and removed lines, blank ones left out."""
-    return [line for line in hunk if line[:1] in "+-" and line[1:].strip()]
+    return [line for line in hunk[1:] if line[:1] in "+-" and line[1:].strip()]
 
 
 def _differences(number, version, rules):
@@ -156,7 +155,7 @@ class ChangesDirective(SphinxDirective):
                 why += item
         result = [why] if len(why) else []
         for path, hunks in new.items():
-            text = "\n...\n".join("\n".join(hunk) for hunk in hunks)
+            text = "\n".join("\n".join(hunk) for hunk in hunks)
             result.append(_block(text, "diff", caption=path))
         return result
 
