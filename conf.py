@@ -41,6 +41,10 @@ root_doc = "index"
 exclude_patterns = ["_build", "_ext", "_inventories", "**/README.md", "**/_data"]
 
 # Chapters follow Django's docs: a bare ``literal`` is code, not a reference.
+# Content in ``.. only:: tutorial_site`` is this site's; in
+# ``.. only:: django_docs``, the export to Django's docs' (tools/django_docs.py).
+tags.add("tutorial_site")  # noqa: F821 (Sphinx gives conf.py its tags)
+
 default_role = None
 highlight_language = "python"
 nitpicky = True
