@@ -305,8 +305,15 @@ def export_lines(page, lines):
             out.extend(export_text(page, prose, prose_start))
             prose = []
             directive = read_directive(lines, index)
-            out.extend(export_directive(page, directive))
+            replaced = export_directive(page, directive)
+            out.extend(replaced)
             index = directive.end
+            if not replaced:
+                # The blank line before it stays; the one after goes with it.
+                while index < len(lines) and not lines[index].strip():
+                    index += 1
+                if out and out[-1].strip():
+                    out.append("")
             prose_start = index
             continue
         prose.append(lines[index])
@@ -365,9 +372,7 @@ def export_page(page):
     """The text of a part page in Django's docs."""
     lines = drop_site_sections(page, page.read_text().splitlines())
     out = export_lines(page, lines)
-    text = "\n".join(out).rstrip() + "\n"
-    # Two blank lines where a removed directive stood between paragraphs.
-    return re.sub(r"\n{3,}", "\n\n", text)
+    return "\n".join(out).rstrip() + "\n"
 
 
 def parts():
