@@ -5,13 +5,17 @@ tests/conftest.py): the stages' variants themselves are proven by
 test_stages.py and the end-to-end tests, which run them in those passes.
 """
 
+import signal
 import subprocess
+import time
+import urllib.error
+import urllib.request
 
 import django
 
-from proof.paths import RELEASE, VENV_BIN
-from proof.processes import clean_env
-from proof.project import Project
+from proof.paths import RELEASE, VENV_BIN, seen
+from proof.processes import clean_env, free_port
+from proof.project import Project, stop
 
 
 def startproject(folder):
@@ -23,6 +27,27 @@ def startproject(folder):
         text=True,
         timeout=60,
     )
+
+
+def test_runserver_says_what_the_appendix_says(tmp_path):
+    project = Project.copy(1, tmp_path / "community")
+    port = free_port()
+    server = project.start("manage.py", "runserver", "--noreload", f"127.0.0.1:{port}")
+    deadline = time.monotonic() + 60
+    output = ""
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+        except urllib.error.HTTPError:
+            break  # it answers (stage 1 has no page at /)
+        except OSError:
+            time.sleep(0.2)
+        else:
+            break
+    output = stop(server, signal.SIGTERM, pause=0)
+    banner = f"Starting WSGI development server at http://127.0.0.1:{port}/"
+    assert seen(banner) in output, output
+    assert seen(banner) != banner, "rules.toml's seen entry no longer applies"
 
 
 def test_the_release_is_the_one_the_pass_proves():
