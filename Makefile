@@ -123,6 +123,19 @@ test-release: ## Prove every stage's variant for RELEASE=6.0 or 5.2 (PYTHON=...:
 	PROOF_RELEASE=$(RELEASE) PROOF_BUILD_DIR="$${PROOF_BUILD_DIR:-$(CURDIR)/$(BUILD)/proof-$$name}" \
 	  $$venv/bin/python -m pytest -c tests/pytest.ini -n $(JOBS) $(PYTEST_ARGS)
 
+# The tutorial as a patch for Django's docs (tools/django_docs.py):
+# DJANGO_DOCS is a Django checkout; without it, the docs of Django's source
+# distribution, downloaded from the package index once.
+DJANGO_DOCS ?=
+
+.PHONY: django-docs
+django-docs: $(STAMP) ## Write parts 0-8 into Django's docs (DJANGO_DOCS=checkout) and a patch
+	$(PY) tools/django_docs.py export $(DJANGO_DOCS)
+
+.PHONY: django-docs-check
+django-docs-check: $(STAMP) ## Export into a copy of Django's docs; run its build, lint, black, spelling
+	$(PY) tools/django_docs.py check $(DJANGO_DOCS)
+
 .PHONY: django-inventory
 django-inventory: $(STAMP) ## Rebuild docs/_inventories/django.inv from Django's sdist (offline after the download)
 	$(PY) docs/_inventories/build_django_inventory.py

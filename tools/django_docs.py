@@ -57,6 +57,11 @@ NAME = "tasks-tutorial{number:02d}"
 INDEX = "intro/index.txt"
 AFTER = "tutorial08"
 
+# Real words the parts use that Django's spelling word list lacks: the
+# export adds them to docs/spelling_wordlist (make spelling).
+WORDS = ("Mailpit", "pytest", "systemd", "Xeon")
+WORDLIST = "spelling_wordlist"
+
 # Sphinx tags: content for this site alone, and for Django's docs alone.
 SITE_ONLY = "tutorial_site"
 DJANGO_ONLY = "django_docs"
@@ -203,7 +208,10 @@ def export_directive(page, directive):
         kept = {"caption": caption(options["caption"])} if "caption" in options else {}
         if "emphasize-lines" in options:
             kept["emphasize-lines"] = options["emphasize-lines"]
-        return code_block(indent, language, kept, text.splitlines())
+        content = text.splitlines()
+        if language == "python":
+            content = complete(content)
+        return code_block(indent, language, kept, content)
     if name == "illustrative":
         language = directive.argument.strip() or "text"
         kept = {k: v for k, v in options.items() if k not in ("reason",)}
@@ -231,11 +239,14 @@ def export_directive(page, directive):
             for line in export_lines(page, included.splitlines())
         ]
     if name in ("admonition", "figure", "image", "note", "warning", "seealso"):
-        lines = [
-            f"{indent}.. {name}::"
-            + (f" {directive.argument}" if directive.argument else "")
-        ]
-        lines += [f"{indent}    :{k}: {v}".rstrip() for k, v in options.items()]
+        # The directive's line and options as written (an :alt: text keeps
+        # its lines), then its content, exported.
+        header = []
+        for line in directive.raw:
+            if not line.strip():
+                break
+            header.append(line)
+        lines = export_text(page, header, directive.start)
         if directive.content:
             lines.append("")
             lines += [
@@ -295,7 +306,69 @@ def export_text(page, lines, offset=0):
         number = offset + text.count("\n", 0, match.start()) + 1
         return export_role(page, number, match)
 
-    return ROLE.sub(replace, text).split("\n") if lines else []
+    if not lines:
+        return []
+    return rewrap(ROLE.sub(replace, text).split("\n"))
+
+
+WIDTH = 79  # Django's docs/lint.py's line length
+LIST_ITEM = re.compile(r"^(\s*)([-*] |\d+\. |#\. )")
+
+
+def rewrap(lines):
+    """Rewrap each paragraph that a longer link target made too wide.
+
+    Only plain paragraphs and list items: their lines share one indentation
+    (after a list item's marker). Anything else is left as it is.
+    """
+    out, paragraph = [], []
+
+    def flush():
+        if any(len(line) > WIDTH for line in paragraph):
+            out.extend(_rewrapped(paragraph))
+        else:
+            out.extend(paragraph)
+        paragraph.clear()
+
+    for line in lines:
+        if not line.strip() or LIST_ITEM.match(line):
+            flush()
+        if line.strip():
+            paragraph.append(line)
+        else:
+            out.append(line)
+    flush()
+    return out
+
+
+def _rewrapped(paragraph):
+    import textwrap
+
+    first = paragraph[0]
+    marker = LIST_ITEM.match(first)
+    indent = len(first) - len(first.lstrip())
+    hanging = indent + (len(marker.group(2)) if marker else 0)
+    rest = paragraph[1:]
+    if any(len(line) - len(line.lstrip()) != hanging for line in rest):
+        return paragraph  # not a plain paragraph or list item
+    # Directives, tables, line blocks and fields (a role is prose).
+    if any(
+        line.lstrip().startswith((".. ", "|", "+"))
+        or re.match(r"\s*:[\w-]+:(\s|$)", line)
+        for line in paragraph
+    ):
+        return paragraph
+    words = " ".join(line.strip() for line in paragraph)
+    if marker:
+        words = words[len(marker.group(2)) :]
+    return textwrap.wrap(
+        words,
+        width=WIDTH,
+        initial_indent=" " * indent + (marker.group(2) if marker else ""),
+        subsequent_indent=" " * hanging,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def export_lines(page, lines):
@@ -369,10 +442,84 @@ def drop_site_sections(page, lines):
 
 
 def export_page(page):
-    """The text of a part page in Django's docs."""
+    """The text of a part page in Django's docs, its code as black writes it.
+
+    Django's ``make black`` formats the docs' Python blocks with
+    blacken-docs; the export does it first, so the check finds nothing to
+    change. The stages keep the quotes Django's startproject writes, and
+    their lines were wrapped before a part showed them dedented.
+    """
     lines = drop_site_sections(page, page.read_text().splitlines())
     out = export_lines(page, lines)
-    return "\n".join(out).rstrip() + "\n"
+    return blacken("\n".join(out).rstrip() + "\n", page)
+
+
+def blacken(text, page):
+    import black
+    import blacken_docs
+
+    formatted, errors = blacken_docs.format_str(
+        text, black.Mode(), rst_literal_blocks=True
+    )
+    if errors:
+        problems = "; ".join(f"line {e.offset}: {e.exc}" for e in errors)
+        raise ExportError(
+            f"{page.relative_to(ROOT)}: blacken-docs can't read a code block "
+            f"of the exported page: {problems}"
+        )
+    for before, after in zip(emphasized(text), emphasized(formatted), strict=True):
+        if [_loose(line) for line in before] != [_loose(line) for line in after]:
+            raise ExportError(
+                f"{page.relative_to(ROOT)}: black wraps the lines of a block "
+                "with :emphasize-lines: differently, so they would mark other "
+                f"lines: {before} became {after}"
+            )
+    return formatted
+
+
+def emphasized(text):
+    """The emphasized lines of each code block of ``text``, in order."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if re.fullmatch(r"\s*\.\. code-block:: \S+", line):
+            block = read_directive(lines, index)
+            numbers = block.options.get("emphasize-lines")
+            if numbers:
+                yield [
+                    block.content[n - 1] if n <= len(block.content) else None
+                    for n in _numbers(numbers)
+                ]
+
+
+def _numbers(ranges):
+    found = []
+    for part in ranges.split(","):
+        first, _, last = part.strip().partition("-")
+        found.extend(range(int(first), int(last or first) + 1))
+    return found
+
+
+def _loose(line):
+    return None if line is None else re.sub(r"\s+", "", line.replace("'", '"'))
+
+
+def complete(content):
+    """A Python snippet that stops at a ``def ...:`` line, given a body.
+
+    A part may show a function's first lines, the rest unchanged; Python
+    (and so blacken-docs) needs a body, and ``...`` reads as "the rest".
+    """
+    import ast
+
+    text = "\n".join(content)
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        last = next((line for line in reversed(content) if line.strip()), "")
+        if last.rstrip().endswith(":"):
+            indent = len(last) - len(last.lstrip()) + 4
+            return [*content, " " * indent + "..."]
+    return content
 
 
 def parts():
@@ -394,6 +541,7 @@ def export(docs, patch=None):
         written.append(target)
     for image in sorted(IMAGES.glob("*")):
         shutil.copy2(image, docs / TARGET / "_images" / image.name)
+    add_words(docs / WORDLIST, [p.read_text() for p in written])
     index = docs / INDEX
     text = index.read_text()
     entries = "".join(
@@ -410,6 +558,23 @@ def export(docs, patch=None):
         Path(patch).write_bytes(diff(Path(before) / "docs", docs))
     shutil.rmtree(before)
     return written
+
+
+def add_words(wordlist, pages):
+    """Add WORDS to Django's word list, each where its order puts it."""
+    words = wordlist.read_text().splitlines()
+    for word in WORDS:
+        if not any(re.search(rf"\b{word}\b", page) for page in pages):
+            raise ExportError(
+                f"{word!r} is in WORDS, but no exported page uses it: remove it"
+            )
+        if word in words:
+            continue
+        place = next(
+            (i for i, w in enumerate(words) if w.lower() > word.lower()), len(words)
+        )
+        words.insert(place, word)
+    wordlist.write_text("\n".join(words) + "\n")
 
 
 def diff(before, after):
@@ -447,19 +612,30 @@ def main(argv=None):
     parser.add_argument("--patch", help="write the change as a patch to this file")
     arguments = parser.parse_args(argv)
     try:
+        import django_docs_check
+
+        if arguments.command == "check":
+            docs = Path(arguments.django) / "docs" if arguments.django else None
+            return django_docs_check.check_export(
+                docs or django_docs_check.django_docs()
+            )
         if arguments.django:
             docs = Path(arguments.django) / "docs"
         else:
-            import django_docs_check
-
-            docs = django_docs_check.django_docs()
-        if arguments.command == "export":
-            for path in export(docs, arguments.patch):
-                print(path)
-            return 0
-        import django_docs_check
-
-        return django_docs_check.check_export(docs)
+            # The docs of Django's source distribution, in a copy of their own
+            # (the cached download stays pristine, the checks' baseline).
+            docs = django_docs_check.pristine_copy(
+                django_docs_check.django_docs(),
+                django_docs_check.default_cache() / "tree",
+            )
+        patch = (
+            arguments.patch
+            or django_docs_check.default_cache() / "tasks-tutorial.patch"
+        )
+        for path in export(docs, patch):
+            print(path)
+        print(f"The patch: {patch}")
+        return 0
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -7,10 +7,13 @@ reader sees in a code block is the stage's code, none of this site's markup
 is left, and the patch applies.
 """
 
+import ast
+import io
 import re
 import subprocess
 import sys
 import textwrap
+import tokenize
 
 import pytest
 
@@ -39,18 +42,56 @@ def code_blocks(text):
         yield caption.strip("`"), match.group(2), directive.content
 
 
-def appears_in(snippet, source):
-    """``snippet`` is a run of ``source``'s lines, dedented the same way."""
-    source = source.splitlines()
-    size = len(snippet)
-    for start in range(len(source) - size + 1):
-        window = source[start : start + size]
-        for dedent in range(0, 13, 4):
-            if [line[dedent:] if line.strip() else "" for line in window] == [
-                line if line.strip() else "" for line in snippet
-            ]:
-                return True
-    return False
+def includes(page):
+    """(caption, the text Sphinx shows, file) of each literalinclude."""
+    lines = page.read_text().splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(".. literalinclude::"):
+            directive = django_docs.read_directive(lines, index)
+            text, path = django_docs.included_text(page, directive)
+            yield directive.options.get("caption", ""), text, path
+
+
+SKIPPED = {
+    tokenize.NL,
+    tokenize.NEWLINE,
+    tokenize.INDENT,
+    tokenize.DEDENT,
+    tokenize.COMMENT,
+    tokenize.ENDMARKER,
+}
+
+
+def tokens(text):
+    """The code's tokens, layout and quotes aside (black changes only those)."""
+    kept = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type in SKIPPED:
+                continue
+            value = token.string
+            if token.type == tokenize.STRING:
+                value = repr(ast.literal_eval(value))
+            kept.append(value)
+    except tokenize.TokenError:
+        pass  # a snippet that stops inside brackets: its tokens so far
+    # black adds a comma after the last item of a list it splits.
+    closing = (["]"], [")"], ["}"])
+    return [
+        token
+        for i, token in enumerate(kept)
+        if not (token == "," and kept[i + 1 : i + 2] in closing)
+    ]
+
+
+def same_code(shown, original):
+    """The exported block is the stage's code: same AST, or same tokens."""
+    if shown.rstrip().endswith("...") and not original.rstrip().endswith("..."):
+        shown = shown.rstrip()[:-3]  # the body the export gives a partial def
+    try:
+        return ast.dump(ast.parse(shown)) == ast.dump(ast.parse(original))
+    except SyntaxError:
+        return tokens(shown) == tokens(original)
 
 
 def test_every_part_exports(exported):
@@ -60,18 +101,37 @@ def test_every_part_exports(exported):
 
 def test_every_file_shown_is_the_stages_code(exported):
     checked = 0
-    for number, text in exported.items():
-        for caption, _, content in code_blocks(text):
-            if not caption or " " in caption or number == 0:
-                continue
-            path = stage_dir(number) / caption
-            assert path.is_file(), f"part {number}: no stage file {caption}"
-            assert appears_in(content, path.read_text()), (
-                f"part {number}: the {caption} block is not the stage's code:\n"
-                + "\n".join(content)
+    for page in PARTS:
+        number = int(page.stem[4:])
+        blocks = [
+            (caption, language, "\n".join(content))
+            for caption, language, content in code_blocks(exported[number])
+        ]
+        for caption, original, path in includes(page):
+            position = next(
+                (i for i, block in enumerate(blocks) if block[0] == caption), None
             )
+            assert position is not None, f"part {number}: no {caption} block"
+            _, language, shown = blocks.pop(position)
+            assert path.is_relative_to(stage_dir(number)), path
+            if language == "python":
+                assert same_code(shown, original), (
+                    f"part {number}: the {caption} block is not the stage's "
+                    f"code:\n{shown}\n--- the stage has:\n{original}"
+                )
+            else:
+                assert shown == original.rstrip("\n"), f"part {number}: {caption}"
             checked += 1
     assert checked > 60, checked
+
+
+def test_a_changed_snippet_is_caught():
+    original = "def f(a):\n    return {'x': a}\n"
+    assert same_code('def f(a):\n    return {"x": a}', original)
+    assert not same_code('def f(a):\n    return {"x": b}', original)
+    partial = "TEMPLATES = [\n    {\n        'DIRS': [BASE_DIR],"
+    assert same_code('TEMPLATES = [\n    {\n        "DIRS": [BASE_DIR],', partial)
+    assert not same_code('TEMPLATES = [\n    {\n        "DIRS": [ROOT],', partial)
 
 
 def test_none_of_the_sites_markup_is_left(exported):
@@ -172,6 +232,7 @@ def fake_docs(folder):
     docs = folder / "docs"
     (docs / "intro" / "_images").mkdir(parents=True)
     (docs / "conf.py").write_text("project = 'Django'\n")
+    (docs / "spelling_wordlist").write_text("accessor\nMySQL\nzone\n")
     (docs / "intro" / "index.txt").write_text(
         ".. toctree::\n   :maxdepth: 1\n\n   tutorial07\n   tutorial08\n   whatsnext\n"
     )
@@ -196,6 +257,16 @@ def test_the_patch_applies_to_a_clean_tree(tmp_path):
     for path in written:
         relative = path.relative_to(docs.parent)
         assert (clean / relative).read_text() == path.read_text()
+    words = (clean / "docs" / "spelling_wordlist").read_text().splitlines()
+    assert words == [
+        "accessor",
+        "Mailpit",
+        "MySQL",
+        "pytest",
+        "systemd",
+        "Xeon",
+        "zone",
+    ]
     images = sorted(p.name for p in (clean / "docs" / "intro" / "_images").iterdir())
     assert images == sorted(p.name for p in django_docs.IMAGES.iterdir())
 
