@@ -26,7 +26,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
+import sphinxlint.utils
 from sphinxlint.checkers import all_checkers, checker
 from sphinxlint.sphinxlint import CheckersOptions
 from sphinxlint.utils import PER_FILE_CACHES, hide_non_rst_blocks, paragraphs
@@ -163,6 +165,16 @@ def page_checkers():
     return sorted(theirs | ours, key=lambda check: check.name)
 
 
+_ONLY = re.compile(r"^\s*\.\. only::")
+_their_non_rst_block = sphinxlint.utils.is_multiline_non_rst_block
+
+
+def _non_rst_block(line):
+    """sphinx-lint's test, except that an ``only`` block holds reST (prose
+    for this site or for Django's docs), checked like the rest."""
+    return False if _ONLY.match(line) else _their_non_rst_block(line)
+
+
 def check_page(path, checkers=None):
     """The problems of one reST page, as ``path:line: message`` strings."""
     options = CheckersOptions()
@@ -170,7 +182,10 @@ def check_page(path, checkers=None):
     lines = tuple(path.read_text(encoding="utf-8").splitlines(keepends=True))
     problems = []
     try:
-        rst_lines = hide_non_rst_blocks(lines)
+        with mock.patch.object(
+            sphinxlint.utils, "is_multiline_non_rst_block", _non_rst_block
+        ):
+            rst_lines = hide_non_rst_blocks(lines)
         for check in checkers or page_checkers():
             for lno, message in check(
                 str(path), rst_lines if check.rst_only else lines, options

@@ -48,6 +48,15 @@ def test_a_long_prose_line_fails(tmp_path):
     assert report == [f"{path}:4: line too long (90/79 columns) (prose-line-too-long)"]
 
 
+def test_a_long_prose_line_in_an_only_block_fails(tmp_path):
+    path = page(
+        tmp_path, f"Title\n=====\n\n.. only:: tutorial_site\n\n    {LONG_PROSE}\n"
+    )
+    status, report = lint(path)
+    assert status == 1
+    assert report == [f"{path}:6: line too long (94/79 columns) (prose-line-too-long)"]
+
+
 def test_lines_that_cannot_be_wrapped_pass(tmp_path):
     url = "https://docs.djangoproject.com/en/stable/" + "x" * 60
     path = page(
