@@ -61,6 +61,10 @@ $(STAMP): requirements.txt
 	  echo "Creating $(VENV) with $$python ($$($$python --version))"; \
 	  "$$python" -m venv $(VENV) || exit 1; fi
 	$(PY) -m pip install --quiet -r requirements.txt
+	@# Django runs the first `black` on PATH over the files startproject and
+	@# makemigrations write; a reader's environment has none, and the export
+	@# uses black as a library only, so .venv keeps no black command.
+	@rm -f $(VENV)/bin/black $(VENV)/bin/blackd
 	@if [ -n "$(DJANGO_VERSION)" ]; then \
 	  echo "Installing Django $(DJANGO_VERSION) over the pinned release"; \
 	  $(PY) -m pip install --quiet "Django==$(DJANGO_VERSION)"; fi

@@ -14,7 +14,8 @@ from proof.changes import changed_lines, normalize_generated, shown_lines
 from proof.compare import matches
 from proof.fragments import ReaderFile, block_lines
 from proof.normalize import normalize
-from proof.paths import stage_dir
+from proof.paths import VENV_BIN, stage_dir
+from proof.processes import FormatterOnPath, no_formatter_on
 from proof.replay import Replay, ReplayError
 from proof.session import SessionError, Shell, run_statement, statements
 from proof.steps import parse_console
@@ -469,3 +470,17 @@ def test_replay_stops_a_session_statement_that_never_returns(tmp_path, monkeypat
     finally:
         hung.close()
         replay.close()
+
+
+def test_a_black_on_path_is_refused_with_the_reason(tmp_path):
+    black = tmp_path / "black"
+    black.write_text("#!/bin/sh\n")
+    black.chmod(0o755)
+    with pytest.raises(FormatterOnPath, match=r"black is on PATH \(.*/black\)"):
+        no_formatter_on(f"{tmp_path}:/usr/bin")
+
+
+def test_the_proofs_environment_has_no_black_for_django_to_find():
+    # What the replay and the generated project run with (make venv).
+    assert no_formatter_on(str(VENV_BIN)) == str(VENV_BIN)
+    assert shutil.which("black", path=str(VENV_BIN)) is None

@@ -32,6 +32,7 @@ way Ctrl+C ends them before the controller sweeps.
 
 import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,6 +63,31 @@ def clean_env(**extra):
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
+
+
+class FormatterOnPath(RuntimeError):
+    pass
+
+
+def no_formatter_on(path):
+    """Refuse a PATH on which Django would find black.
+
+    startproject, startapp and makemigrations run the first ``black`` on
+    PATH over the files they write. The stages were generated as a reader's
+    new virtual environment generates them, without black, so a black on
+    the proof's PATH would make every generated file differ from its stage
+    for a reason no page shows. Returns *path*.
+    """
+    found = shutil.which("black", path=path)
+    if found:
+        raise FormatterOnPath(
+            f"black is on PATH ({found}): Django formats the files that "
+            "startproject and makemigrations write with it, and the stages "
+            "were written without it, as a reader's new virtual environment "
+            "has none. Take it off PATH for the proof (make venv leaves "
+            ".venv without its black command)."
+        )
+    return path
 
 
 def free_port():

@@ -31,7 +31,7 @@ from .changes import generated_project, normalize_generated, stage01_django
 from .compare import difference, indent, matches
 from .fragments import ReaderFiles
 from .paths import BUILD, PROJECT_DIR_NAME, VENV_BIN, stage_dir, stage_files, where
-from .processes import clean_env, port_holder
+from .processes import clean_env, no_formatter_on, port_holder
 from .reader import Reader, load_action
 from .server import ReplayServer
 from .session import SessionError, run_statement, statements
@@ -81,7 +81,7 @@ class Replay:
         self.reserved = reserve_page_ports()
         self.ports = {shown: s.getsockname()[1] for shown, s in self.reserved.items()}
         self.env = clean_env(
-            PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            PATH=no_formatter_on(f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"),
             # No __pycache__ folders in the reader's project.
             PYTHONDONTWRITEBYTECODE="1",
             PYTHONPATH=os.pathsep.join(
